@@ -1,0 +1,41 @@
+# One-command setup: `make run` (terminal chat on the embedded default) and `make test`.
+# Both create .venv and install everything on first use; later runs reuse it (stamp file).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# llama-cpp-python compiles from source once (~5 min on 2 cores; pip caches the wheel).
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test install lint doctor bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/assistant chat --ingest-if-empty docs
+
+test: install
+	$(BIN)/ruff check bot graph knowledge guards observe tests
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check bot graph knowledge guards observe tests
+	$(BIN)/mypy
+
+doctor: install
+	$(BIN)/assistant doctor
+
+clean:
+	rm -rf $(VENV) .assistant

@@ -1,0 +1,217 @@
+"""The ``assistant`` command line: chat, ask, ingest, search, redis, doctor, stats, bench.
+
+Every command turns an ``AssistantError`` into one line on stderr (``error: … (hint: …)``) and exit
+code 1; an unexpected failure prints one line and writes the traceback to the data dir's
+``logs/errors.log``. Heavy imports happen inside commands so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+T = TypeVar("T")
+err = Console(stderr=True)
+out = Console()
+
+app = typer.Typer(
+    help="A Slack assistant teams can trust and ops can see into (terminal edition).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+bench_app = typer.Typer(help="Benchmarks that print numbers.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+ConversationOption = Annotated[
+    str, typer.Option("--conversation", "-c", help="Conversation id (memory is kept per id).")
+]
+
+
+def _error_log_path() -> Path:
+    return Path(os.environ.get("ASSISTANT_DATA_DIR", ".assistant")) / "logs" / "errors.log"
+
+
+def run_command(body: Callable[[], T]) -> T:
+    """Run a command body; known errors become one line and exit 1, never a traceback."""
+    from observe.errors import AssistantError
+    from observe.logging import configure_logging
+
+    configure_logging()
+    try:
+        return body()
+    except AssistantError as exc:
+        hint = f" (hint: {exc.hint})" if exc.hint else ""
+        err.print(f"[bold red]error:[/] {exc.message}{hint}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        log_path = _error_log_path()
+        try:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with log_path.open("a", encoding="utf-8") as fh:
+                fh.write(traceback.format_exc() + "\n")
+            where = f"details in {log_path}"
+        except OSError:
+            where = "no error log could be written"
+        err.print(
+            f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc} ({where})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def run_async(body: Callable[[], Awaitable[T]]) -> T:
+    """``run_command`` for a coroutine function."""
+    return run_command(lambda: asyncio.run(body()))  # type: ignore[arg-type]
+
+
+def read_question(question: str) -> str:
+    """The question argument, or standard input when it is ``-`` (bytes decoded leniently)."""
+    if question == "-":
+        return sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    # Arguments that are not valid UTF-8 arrive with surrogate escapes; make them visible.
+    return question.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, one document."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, or '-' to read stdin.")],
+    as_json: JsonOption = False,
+    conversation: ConversationOption = "cli-ask",
+) -> None:
+    """Ask one question through the full graph and print the answer with its sources."""
+    from bot.session import ask_once
+
+    text = read_question(question)
+    result = run_async(lambda: ask_once(text, conversation_id=conversation, stream=not as_json))
+    if as_json:
+        print_json(result.to_dict())
+
+
+@app.command()
+def chat(
+    conversation: ConversationOption = "terminal",
+    ingest_if_empty: Annotated[
+        list[Path] | None,
+        typer.Option("--ingest-if-empty", help="Ingest these paths when the index is empty."),
+    ] = None,
+) -> None:
+    """Chat in the terminal through the same graph the Slack bot uses (/help inside)."""
+    from bot.session import chat_loop
+
+    run_async(lambda: chat_loop(conversation, ingest_if_empty or []))
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories (md, rst, txt, html).")],
+    scope: Annotated[str | None, typer.Option(help="Knowledge scope (default: settings).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add documents to the knowledge base; unchanged files add nothing."""
+    from bot.session import ingest_command
+
+    report = run_command(lambda: ingest_command(paths, scope=scope, progress=not as_json))
+    if as_json:
+        print_json(report)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many chunks.")] = 5,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the knowledge base (no model involved)."""
+    from bot.session import search_command
+
+    hits = run_command(lambda: search_command(query, k=k))
+    if as_json:
+        print_json(hits)
+        return
+    for i, hit in enumerate(hits, start=1):
+        out.print(f"[bold]{i}. {hit['source']}[/] — {hit['heading']} [dim](score {hit['score']:.3f})[/]")
+        out.print(f"   {hit['text'][:200].replace(chr(10), ' ')}", highlight=False)
+
+
+@app.command()
+def redis() -> None:
+    """Run the embedded Redis in the foreground for other processes (Ctrl-C stops it)."""
+    from bot.session import run_redis_foreground
+
+    run_command(run_redis_foreground)
+
+
+@app.command()
+def doctor(as_json: JsonOption = False) -> None:
+    """Check every part (Redis, Chroma, embeddings, model, Slack) and say how to fix failures."""
+    from bot.doctor import render, run_checks
+
+    checks = run_command(lambda: asyncio.run(run_checks()))
+    if as_json:
+        print_json([c.to_dict() for c in checks])
+    else:
+        render(checks, out)
+    if any(c.required and not c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def stats(as_json: JsonOption = False) -> None:
+    """Today's usage from the trace log: turns, questions, cache hit rate, latency."""
+    from graph.settings import load_settings
+    from observe.stats import turn_stats
+
+    result = run_command(lambda: turn_stats(load_settings().traces_path).to_dict())
+    if as_json:
+        print_json(result)
+    else:
+        for key, value in result.items():
+            out.print(f"{key:>16}: {value}")
+
+
+@bench_app.command("intents")
+def bench_intents(
+    data: Annotated[Path, typer.Option("--data", help="JSONL rows {text, intent}.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Intent accuracy, macro-F1 and the confusion matrix on a labelled file."""
+    from bot.session import bench_intents_command
+
+    report = run_command(lambda: bench_intents_command(data))
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        from graph.intent_bench import render_table
+
+        out.print(render_table(report))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,170 @@
+"""``assistant doctor``: check each part for real and say how to fix what fails.
+
+Each check returns a ``Check(name, ok, detail, fix, required)``; a failed required check makes the
+command exit 1. Checks run in order and never stop early, so one run lists every problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from graph.settings import Settings, load_settings
+from observe.errors import AssistantError
+
+
+@dataclass
+class Check:
+    """The outcome of one check."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fix_for(exc: BaseException, default: str) -> str:
+    return exc.hint or default if isinstance(exc, AssistantError) else default
+
+
+async def check_redis(settings: Settings) -> Check:
+    """Redis answers, is version 8+, and has the Search and JSON modules."""
+    import redis
+
+    from graph.redis_server import EmbeddedRedis
+
+    embedded = None if settings.redis_url else EmbeddedRedis(settings.redis_dir, settings.redis_port)
+    try:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.start)
+        url = settings.redis_url or embedded.url  # type: ignore[union-attr]
+        client = redis.Redis.from_url(url, socket_timeout=5)
+        version = str(client.info("server")["redis_version"])
+        modules = {str(m[b"name"] if b"name" in m else m["name"]).lower()
+                   for m in client.module_list()}
+        client.close()
+    except Exception as exc:
+        return Check("redis", False, str(exc), _fix_for(exc, "set ASSISTANT_REDIS_URL or unset it"))
+    finally:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+    missing = {"search", "rejson"} - {m.replace("ft", "search") for m in modules}
+    major = int(version.split(".")[0])
+    if major < 8 or missing:
+        return Check(
+            "redis",
+            False,
+            f"Redis {version}, modules {sorted(modules)}",
+            "use Redis 8 with the Search and JSON modules (or unset ASSISTANT_REDIS_URL)",
+        )
+    where = "embedded" if embedded is not None else settings.redis_url
+    return Check("redis", True, f"Redis {version} ({where}) with {', '.join(sorted(modules))}")
+
+
+async def check_chroma_and_embeddings(settings: Settings) -> list[Check]:
+    """The embedder loads and embeds; the Chroma index opens and counts."""
+    from bot.session import open_index
+    from knowledge.embeddings import get_embedder
+
+    checks: list[Check] = []
+    try:
+        embedder = get_embedder(settings.embedding_model)
+        vector = await embedder.aembed(["doctor check"])
+        checks.append(Check("embeddings", True, f"{settings.embedding_model}, {len(vector[0])} dims"))
+    except Exception as exc:
+        checks.append(Check("embeddings", False, str(exc), _fix_for(exc, "run `make install`")))
+        return checks
+    try:
+        index = await asyncio.to_thread(open_index, settings)
+        count = await asyncio.to_thread(index.count)
+        where = settings.chroma_url or str(settings.chroma_path)
+        detail = f"{count} chunks in {settings.collection!r} at {where}"
+        checks.append(Check("chroma", True, detail))
+        if count == 0:
+            checks.append(Check("knowledge", False, "the knowledge base is empty",
+                                "run `assistant ingest PATH...`", required=False))
+    except Exception as exc:
+        checks.append(Check("chroma", False, str(exc),
+                            _fix_for(exc, "check ASSISTANT_CHROMA_URL / ASSISTANT_DATA_DIR")))
+    return checks
+
+
+async def check_model(settings: Settings) -> Check:
+    """The chat model loads and generates a few tokens."""
+    from graph.llm import build_chat_model
+
+    try:
+        model = build_chat_model(settings)
+        started = time.perf_counter()
+        reply = await asyncio.wait_for(model.ainvoke("Say hello in two words."), timeout=60)
+        elapsed = time.perf_counter() - started
+        text = str(reply.content).strip().replace("\n", " ")[:40]
+    except Exception as exc:
+        return Check("model", False, f"{type(exc).__name__}: {exc}",
+                     _fix_for(exc, "set ASSISTANT_CHAT_MODEL=local or fix the provider's key"))
+    return Check("model", True, f"{settings.chat_model}: {text!r} in {elapsed:.1f}s")
+
+
+def check_slack() -> Check:
+    """Slack settings are optional for the terminal; report which are present."""
+    names = ("BOT_TOKEN", "SIGNING_SECRET", "APP_TOKEN")
+    present = [n for n in names if os.environ.get(f"ASSISTANT_SLACK_{n}") or
+               os.environ.get(f"SLACK_{n}")]
+    if present:
+        return Check("slack", True, f"set: {', '.join(present)}", required=False)
+    return Check("slack", False, "no Slack settings (terminal only)",
+                 "set ASSISTANT_SLACK_BOT_TOKEN and ASSISTANT_SLACK_SIGNING_SECRET to serve Slack",
+                 required=False)
+
+
+def check_data_dir(settings: Settings) -> Check:
+    """The data dir exists (or can be created) and is writable."""
+    try:
+        settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / ".doctor"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return Check("data dir", False, f"{settings.data_dir}: {exc.strerror}",
+                     "set ASSISTANT_DATA_DIR to a writable directory")
+    return Check("data dir", True, str(settings.data_dir.resolve()))
+
+
+async def run_checks() -> list[Check]:
+    """Every check, in order."""
+    settings = load_settings()
+    checks = [check_data_dir(settings)]
+    steps: list[Callable[[], Awaitable[Check | list[Check]]]] = [
+        lambda: check_redis(settings),
+        lambda: check_chroma_and_embeddings(settings),
+        lambda: check_model(settings),
+    ]
+    for step in steps:
+        result = await step()
+        checks.extend(result if isinstance(result, list) else [result])
+    checks.append(check_slack())
+    return checks
+
+
+def render(checks: list[Check], console: Console) -> None:
+    """A table of checks with fixes for failures."""
+    table = Table(title="assistant doctor")
+    for column in ("", "part", "status", "fix"):
+        table.add_column(column)
+    for check in checks:
+        mark = "[green]✓[/]" if check.ok else ("[red]✗[/]" if check.required else "[yellow]![/]")
+        table.add_row(mark, check.name, check.detail, check.fix)
+    console.print(table)
+    failed = [c.name for c in checks if c.required and not c.ok]
+    console.print("[red]failed: " + ", ".join(failed) + "[/]" if failed else "[green]all required checks passed[/]")

@@ -1,0 +1,214 @@
+"""What the CLI commands do, kept apart from argument parsing (``bot.cli``).
+
+Each function loads settings, opens only what it needs (the whole ``Assistant`` for questions, just
+the index for ingest/search) and closes it again, even on error.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from graph.settings import Settings, load_settings
+from observe.errors import InputRejected
+
+if TYPE_CHECKING:
+    from graph.assistant import Assistant, TurnResult
+    from graph.intent_bench import IntentReport
+    from knowledge.index import KnowledgeIndex
+
+console = Console()
+HELP = (
+    "Type a question and press Enter. Commands: /new (start a new conversation), "
+    "/help, /quit (or Ctrl-D)."
+)
+
+
+def open_index(settings: Settings) -> KnowledgeIndex:
+    """The knowledge index named by the settings (no Redis, no model)."""
+    from knowledge.embeddings import get_embedder
+    from knowledge.index import KnowledgeIndex
+
+    return KnowledgeIndex(
+        get_embedder(settings.embedding_model),
+        path=None if settings.chroma_url else settings.chroma_path,
+        url=settings.chroma_url,
+        collection=settings.collection,
+    )
+
+
+async def precheck(text: str, settings: Settings) -> None:
+    """Reject unusable input before any service starts (the graph checks it again)."""
+    from guards.input_guard import check_input
+
+    verdict = await check_input(text, max_chars=settings.max_input_chars)
+    if not verdict.allowed:
+        raise InputRejected(f"message rejected: {verdict.reason}")
+
+
+def print_sources(result: TurnResult) -> None:
+    """The numbered sources under an answer."""
+    for citation in result.citations:
+        console.print(
+            f"  [dim][{citation['n']}] {escape(citation['source'])} — "
+            f"{escape(citation['heading'])}[/]",
+            highlight=False,
+        )
+
+
+async def answer_and_print(assistant: Assistant, text: str, conversation_id: str) -> TurnResult:
+    """Ask, streaming tokens to the terminal, then print whatever the guards added and sources."""
+    streamed: list[str] = []
+
+    def on_token(token: str) -> None:
+        streamed.append(token)
+        console.out(token, end="", highlight=False)
+
+    result = await assistant.ask(text, conversation_id=conversation_id, on_token=on_token)
+    shown = "".join(streamed).strip()
+    if not shown:
+        console.out(result.answer, highlight=False)
+    elif result.answer.startswith(shown):
+        console.out(result.answer[len(shown) :], highlight=False)
+    else:  # the output guard rewrote the answer: show the final text
+        console.print("\n[dim](corrected)[/]")
+        console.out(result.answer, highlight=False)
+    print_sources(result)
+    cached = " · cached" if result.cached else ""
+    console.print(
+        f"[dim]{result.intent} · {result.timings_ms['total']:.0f} ms{cached} · "
+        f"trace {result.trace_id[:8]}[/]"
+    )
+    return result
+
+
+async def ask_once(text: str, *, conversation_id: str, stream: bool) -> TurnResult:
+    """Answer one question; raises ``InputRejected`` for a message the guard refuses."""
+    from graph.assistant import Assistant
+
+    settings = load_settings()
+    await precheck(text, settings)
+    assistant = await Assistant.start(settings)
+    try:
+        if stream:
+            result = await answer_and_print(assistant, text, conversation_id)
+        else:
+            result = await assistant.ask(text, conversation_id=conversation_id)
+    finally:
+        await assistant.aclose()
+    if result.blocked_reason:
+        raise InputRejected(f"message rejected: {result.blocked_reason}")
+    return result
+
+
+async def chat_loop(conversation: str, ingest_if_empty: Sequence[Path]) -> None:
+    """The terminal chat: one conversation, remembered across restarts."""
+    from graph.assistant import Assistant
+    from knowledge.ingest import ingest_paths
+
+    settings = load_settings()
+    with console.status("Starting Redis, Chroma, embeddings and the model…"):
+        assistant = await Assistant.start(settings)
+    try:
+        index = assistant.context.index
+        if ingest_if_empty and index.count() == 0:
+            console.print(f"Knowledge base is empty: ingesting {', '.join(map(str, ingest_if_empty))}")
+            ingest_paths(index, list(ingest_if_empty), scope=settings.knowledge_scope)
+        console.print(
+            f"[bold]assistant[/] · {index.count()} chunks · model {settings.chat_model} · "
+            f"conversation {conversation!r}\n{HELP}"
+        )
+        while True:
+            try:
+                text = console.input("[bold cyan]you ›[/] ")
+            except EOFError:
+                console.print()
+                break
+            command = text.strip().lower()
+            if command in {"/quit", "/exit"}:
+                break
+            if command == "/help":
+                console.print(HELP)
+                continue
+            if command == "/new":
+                conversation = f"terminal-{secrets.token_hex(4)}"
+                console.print(f"New conversation {conversation!r}.")
+                continue
+            if not command:
+                continue
+            console.print("[bold green]assistant ›[/] ", end="")
+            await answer_and_print(assistant, text, conversation)
+    finally:
+        await assistant.aclose()
+
+
+def ingest_command(paths: Sequence[Path], *, scope: str | None, progress: bool) -> dict[str, Any]:
+    """Ingest ``paths`` and print (or return) the report."""
+    from knowledge.ingest import ingest_paths
+
+    settings = load_settings()
+    index = open_index(settings)
+    report = ingest_paths(index, list(paths), scope=scope or settings.knowledge_scope,
+                          progress=progress)
+    summary = {
+        "files_seen": report.files_seen,
+        "files_ingested": report.files_ingested,
+        "chunks_added": report.chunks_added,
+        "chunks_unchanged": report.chunks_unchanged,
+        "chunks_removed": report.chunks_removed,
+        "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+        "total_chunks": index.count(),
+    }
+    if progress:
+        console.print(
+            f"{report.files_ingested}/{report.files_seen} files: {report.chunks_added} chunks "
+            f"added, {report.chunks_unchanged} unchanged, {report.chunks_removed} removed; "
+            f"{summary['total_chunks']} in the index."
+        )
+        for path, reason in report.skipped:
+            console.print(f"[yellow]skipped[/] {escape(path)}: {escape(reason)}", highlight=False)
+    return summary
+
+
+def search_command(query: str, *, k: int) -> list[dict[str, Any]]:
+    """Top ``k`` chunks for ``query`` in the configured scope."""
+    settings = load_settings()
+    hits = open_index(settings).search(query, k=k, scope=settings.knowledge_scope)
+    return [
+        {"id": h.id, "source": h.source, "heading": h.heading, "score": h.score, "text": h.text}
+        for h in hits
+    ]
+
+
+def run_redis_foreground() -> None:
+    """Serve the embedded Redis until Ctrl-C / SIGTERM."""
+    from graph.redis_server import EmbeddedRedis
+
+    settings = load_settings()
+    server = EmbeddedRedis(settings.redis_dir, settings.redis_port)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    console.print(f"Embedded Redis on {server.url} (data in {settings.redis_dir}); Ctrl-C stops it.")
+    server.run_foreground()
+
+
+def bench_intents_command(data: Path) -> IntentReport:
+    """Evaluate the configured intent classifier on a labelled JSONL file."""
+    from graph.intent_bench import evaluate, load_rows
+    from graph.intents import IntentClassifier, load_examples
+    from knowledge.embeddings import get_embedder
+
+    settings = load_settings()
+    rows = load_rows(data)
+    classifier = IntentClassifier(
+        get_embedder(settings.embedding_model),
+        load_examples(settings.intent_examples),
+        threshold=settings.intent_threshold,
+    )
+    classifier.fit()
+    return evaluate(classifier, rows)

@@ -1,0 +1,1 @@
+"""The LangGraph state machine that turns one message into one guarded, cited, traced answer."""

@@ -1,0 +1,256 @@
+"""The assistant as one object: start the services, answer turns, stop cleanly.
+
+``Assistant.start(settings)`` brings up (or connects to) Redis, Chroma, the embedder, the intent
+classifier, the chat model, the cache and the memory, and compiles the graph with the Redis
+checkpointer. ``ask`` runs one turn under a root ``turn`` span and returns a ``TurnResult``;
+``on_token`` receives the answer's tokens as the model streams them. Every surface (terminal,
+``ask --json``, Slack) goes through this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessageChunk
+from langgraph.checkpoint.redis.aio import AsyncRedisSaver
+from langgraph.graph.state import CompiledStateGraph
+from redis.exceptions import RedisError
+
+from graph.cache import AnswerCache
+from graph.context import BotContext
+from graph.graph import builder
+from graph.intents import IntentClassifier, load_examples
+from graph.llm import build_chat_model
+from graph.memory import close_memory, open_memory
+from graph.prompts import INTENT_SYSTEM, PROMPT_VERSION
+from graph.redis_server import EmbeddedRedis
+from graph.settings import INTENTS, Intent, Settings
+from graph.tools.builtin import default_registry
+from knowledge.embeddings import get_embedder
+from knowledge.index import KnowledgeIndex
+from observe.errors import ServiceError
+from observe.tracing import Tracer, collect_timings, new_trace_id
+
+TokenCallback = Callable[[str], None]
+
+
+@dataclass
+class TurnResult:
+    """What one turn produced, as ``assistant ask --json`` prints it."""
+
+    answer: str
+    citations: list[dict[str, Any]]
+    intent: str | None
+    trace_id: str
+    cached: bool
+    timings_ms: dict[str, float]
+    conversation_id: str
+    blocked_reason: str | None = None
+    guard_problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def llm_intent_fallback(llm: BaseChatModel) -> Callable[[str], Any]:
+    """Ask the chat model for an intent label; ``None`` when its reply names none."""
+
+    async def ask_model(text: str) -> Intent | None:
+        reply = await asyncio.wait_for(
+            llm.ainvoke(
+                [("system", INTENT_SYSTEM.format(labels=", ".join(INTENTS))), ("human", text)]
+            ),
+            timeout=20,
+        )
+        words = str(reply.content).lower().replace(",", " ").split()
+        return next((w for w in words if w in INTENTS), None)  # type: ignore[return-value]
+
+    return ask_model
+
+
+class Assistant:
+    """A running assistant; build it with ``await Assistant.start(settings)``."""
+
+    def __init__(
+        self,
+        *,
+        context: BotContext,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        memory: AsyncRedisSaver,
+        redis_url: str,
+        embedded_redis: EmbeddedRedis | None,
+    ) -> None:
+        self.context = context
+        self.graph = graph
+        self.memory = memory
+        self.redis_url = redis_url
+        self._embedded_redis = embedded_redis
+
+    @property
+    def settings(self) -> Settings:
+        return self.context.settings
+
+    @classmethod
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        tracer: Tracer | None = None,
+        llm: BaseChatModel | None = None,
+    ) -> Assistant:
+        """Start or connect to every service; raises ``AssistantError`` subclasses with fixes."""
+        embedded: EmbeddedRedis | None = None
+        if settings.redis_url:
+            redis_url = settings.redis_url
+        else:
+            embedded = EmbeddedRedis(settings.redis_dir, settings.redis_port)
+            await asyncio.to_thread(embedded.start)
+            redis_url = embedded.url
+        try:
+            embedder = get_embedder(settings.embedding_model)
+            index = KnowledgeIndex(
+                embedder,
+                path=None if settings.chroma_url else settings.chroma_path,
+                url=settings.chroma_url,
+                collection=settings.collection,
+            )
+            model = llm or build_chat_model(settings)
+            classifier = IntentClassifier(
+                embedder,
+                load_examples(settings.intent_examples),
+                threshold=settings.intent_threshold,
+                fallback=llm_intent_fallback(model),
+            )
+            await asyncio.to_thread(classifier.fit)
+            model_version = f"{settings.chat_model}/{PROMPT_VERSION}"
+            cache = (
+                AnswerCache(
+                    redis_url=redis_url,
+                    embedder=embedder,
+                    scope=settings.knowledge_scope,
+                    model_version=model_version,
+                    distance_threshold=settings.cache_distance_threshold,
+                    ttl_s=settings.cache_ttl_seconds,
+                    max_age_s=settings.cache_max_age_seconds,
+                )
+                if settings.cache_enabled
+                else None
+            )
+            memory = await open_memory(redis_url, settings.memory_ttl_minutes)
+        except RedisError as exc:
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+            raise ServiceError(
+                f"Redis at {redis_url} is not usable: {exc}",
+                hint="check ASSISTANT_REDIS_URL (Redis 8 with Search + JSON) or unset it",
+            ) from None
+        except BaseException:
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+            raise
+        context = BotContext(
+            settings=settings,
+            tracer=tracer or Tracer(
+                settings.traces_path,
+                environment=settings.environment,
+                keep_content=settings.trace_content,
+            ),
+            llm=model,
+            classifier=classifier,
+            index=index,
+            tools=default_registry(),
+            cache=cache,
+            model_version=model_version,
+        )
+        graph = builder.compile(checkpointer=memory, name="assistant")
+        return cls(
+            context=context,
+            graph=graph,
+            memory=memory,
+            redis_url=redis_url,
+            embedded_redis=embedded,
+        )
+
+    async def ask(
+        self,
+        text: str,
+        *,
+        conversation_id: str,
+        user_id: str = "local",
+        on_token: TokenCallback | None = None,
+    ) -> TurnResult:
+        """Run one turn of ``conversation_id``; tokens of a model answer go to ``on_token``."""
+        tracer = self.context.tracer
+        trace_id = new_trace_id()
+        config = {"configurable": {"thread_id": conversation_id}}
+        turn_input = {"question": text, "user_id": user_id, "trace_id": trace_id}
+        root_attributes = {
+            "gen_ai.operation.name": "invoke_workflow",
+            "gen_ai.workflow.name": "assistant",
+            "gen_ai.conversation.id": conversation_id,
+            "app.content.question": text,
+        }
+        final: dict[str, Any] = {}
+        started = time.perf_counter()
+        with collect_timings() as timings, tracer.span(
+            "turn", "SERVER", root_attributes, trace_id=trace_id
+        ) as root:
+            try:
+                async for mode, chunk in self.graph.astream(
+                    turn_input,
+                    config,  # type: ignore[arg-type]
+                    context=self.context,
+                    stream_mode=["messages", "values"],
+                ):
+                    if mode == "values":
+                        final = chunk  # type: ignore[assignment]
+                    elif on_token is not None:
+                        message, metadata = chunk  # type: ignore[misc]
+                        if metadata.get("langgraph_node") == "generate" and isinstance(
+                            message, AIMessageChunk
+                        ):
+                            on_token(str(message.content))
+            except RedisError as exc:
+                root.fail(exc)
+                raise ServiceError(
+                    f"Redis at {self.redis_url} failed during the turn: {exc}",
+                    hint="run `assistant doctor`",
+                ) from None
+            root.update(
+                {
+                    "app.intent": final.get("intent"),
+                    "app.cache_hit": bool(final.get("cache_hit")),
+                    "app.blocked": bool(final.get("blocked_reason")),
+                    "app.citations": len(final.get("citations") or []),
+                    "app.content.answer": final.get("answer"),
+                }
+            )
+        timings["total"] = round((time.perf_counter() - started) * 1000, 3)
+        return TurnResult(
+            answer=str(final.get("answer", "")),
+            citations=[
+                {"n": c["n"], "source": c["source"], "heading": c["heading"], "text": c["text"]}
+                for c in final.get("citations") or []
+            ],
+            intent=final.get("intent"),
+            trace_id=trace_id,
+            cached=bool(final.get("cache_hit")),
+            timings_ms=timings,
+            conversation_id=conversation_id,
+            blocked_reason=final.get("blocked_reason"),
+            guard_problems=list(final.get("guard_problems") or []),
+        )
+
+    async def aclose(self) -> None:
+        """Close connections and stop the embedded Redis if this process started it."""
+        if self.context.cache is not None:
+            await self.context.cache.aclose()
+        await close_memory(self.memory)
+        self.context.tracer.close()
+        if self._embedded_redis is not None:
+            await asyncio.to_thread(self._embedded_redis.stop)

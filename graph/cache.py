@@ -1,0 +1,154 @@
+"""The semantic answer cache: RedisVL ``SemanticCache`` plus a verification step.
+
+Entries are scoped by two tag fields, ``scope`` (knowledge space) and ``model`` (model + prompt
+version), used as pre-filters inside the vector search, so an answer never crosses spaces or
+prompt versions. A vector match alone is not enough: near-identical wording with flipped meaning
+("enable X" / "disable X", "python 3.10" / "python 3.12") scores as similar, so each candidate must
+also pass ``same_meaning``. Entries older than ``max_age_s`` are never served, even though a hit
+refreshes RedisVL's TTL. Redis failures degrade to a miss (lookups) or a skipped store, logged,
+never a failed turn.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from redis.exceptions import RedisError
+from redisvl.extensions.cache.llm import SemanticCache
+from redisvl.query.filter import Tag
+from redisvl.utils.vectorize import CustomVectorizer
+
+from knowledge.embeddings import Embedder
+
+log = structlog.get_logger(__name__)
+
+_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
+NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "cant", "dont", "doesnt",
+                       "isnt", "wont", "didnt", "shouldnt", "nor", "none"})
+# One word of each opposite pair is enough when the other is too common to carry meaning
+# ("on"/"in"/"up" appear in most questions; "off"/"down" only when they matter).
+OPPOSITES = frozenset({
+    "off", "enable", "disable", "enabled", "disabled", "start", "stop", "add", "remove",
+    "allow", "deny", "block", "unblock", "open", "close", "increase", "decrease", "before",
+    "after", "max", "min", "maximum", "minimum", "down", "install", "uninstall", "encode",
+    "decode", "import", "export", "upload", "download", "lock", "unlock", "first", "last",
+    "asc", "ascending", "desc", "descending", "read", "write", "grant", "revoke",
+    "create", "delete", "public", "private", "sync", "async", "false",
+})
+
+
+def _critical_tokens(text: str) -> set[str]:
+    words = {w.replace("'", "") for w in _WORD.findall(text.lower())}
+    return {w for w in words if w in NEGATIONS or w in OPPOSITES or any(c.isdigit() for c in w)}
+
+
+def same_meaning(query: str, cached_prompt: str) -> bool:
+    """False when the two texts differ in a negation, an opposite, or a number/version."""
+    return _critical_tokens(query) == _critical_tokens(cached_prompt)
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """A verified cache hit."""
+
+    answer: str
+    citations: list[dict[str, Any]]
+    prompt: str
+    distance: float
+    age_s: float
+
+
+class AnswerCache:
+    """Scoped, verified semantic cache of cited answers."""
+
+    def __init__(
+        self,
+        *,
+        redis_url: str,
+        embedder: Embedder,
+        scope: str,
+        model_version: str,
+        distance_threshold: float,
+        ttl_s: int,
+        max_age_s: int,
+        name: str = "answers",
+    ) -> None:
+        self.embedder = embedder
+        self.scope = scope
+        self.model_version = model_version
+        self.max_age_s = max_age_s
+        vectorizer = CustomVectorizer(
+            embed=embedder.embed_one,
+            embed_many=embedder.embed,
+            aembed=self._aembed_one,
+            aembed_many=embedder.aembed,
+        )
+        self._cache = SemanticCache(
+            name=name,
+            redis_url=redis_url,
+            vectorizer=vectorizer,
+            distance_threshold=distance_threshold,
+            ttl=ttl_s,
+            filterable_fields=[
+                {"name": "scope", "type": "tag"},
+                {"name": "model", "type": "tag"},
+            ],
+        )
+        self._filter = (Tag("scope") == scope) & (Tag("model") == model_version)
+
+    async def _aembed_one(self, text: str) -> list[float]:
+        return (await self.embedder.aembed([text]))[0]
+
+    async def alookup(self, question: str) -> CachedAnswer | None:
+        """The closest verified, fresh answer for ``question`` in this scope, or ``None``."""
+        if not question.strip():
+            return None
+        try:
+            vector = await self._aembed_one(question)
+            candidates = await self._cache.acheck(
+                vector=vector, num_results=3, filter_expression=self._filter
+            )
+        except RedisError as exc:
+            log.warning("cache lookup failed; answering without cache", error=type(exc).__name__)
+            return None
+        now = time.time()
+        for hit in candidates:
+            age = now - float(hit.get("inserted_at", 0))
+            if age > self.max_age_s or not same_meaning(question, str(hit.get("prompt", ""))):
+                continue
+            metadata = hit.get("metadata") or {}
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            return CachedAnswer(
+                answer=str(hit["response"]),
+                citations=list(metadata.get("citations", [])),
+                prompt=str(hit.get("prompt", "")),
+                distance=float(hit.get("vector_distance", 0.0)),
+                age_s=round(age, 3),
+            )
+        return None
+
+    async def astore(self, question: str, answer: str, citations: list[dict[str, Any]]) -> None:
+        """Store ``answer`` for ``question`` in this scope; failures are logged and skipped."""
+        try:
+            await self._cache.astore(
+                prompt=question,
+                response=answer,
+                metadata={"citations": citations},
+                filters={"scope": self.scope, "model": self.model_version},
+            )
+        except RedisError as exc:
+            log.warning("cache store failed; answer not cached", error=type(exc).__name__)
+
+    async def aclear(self) -> None:
+        """Remove every entry (all scopes)."""
+        await self._cache.aclear()
+
+    async def aclose(self) -> None:
+        """Close the cache's connections."""
+        await self._cache.adisconnect()

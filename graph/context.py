@@ -1,0 +1,36 @@
+"""What every node can reach at run time: settings and the long-lived clients.
+
+Passed with ``graph.ainvoke(..., context=BotContext(...))`` and read as ``runtime.context``. Clients
+stay here, never in the state, so the state remains serialisable for the checkpointer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from graph.cache import AnswerCache
+    from graph.intents import IntentClassifier
+    from graph.settings import Settings
+    from graph.tools.registry import ToolRegistry
+    from knowledge.index import KnowledgeIndex
+    from observe.tracing import Tracer
+
+
+@dataclass(kw_only=True)
+class BotContext:
+    """Run-time dependencies of the graph (one per process, shared by all turns)."""
+
+    settings: Settings
+    tracer: Tracer
+    llm: BaseChatModel
+    classifier: IntentClassifier
+    index: KnowledgeIndex
+    tools: ToolRegistry
+    cache: AnswerCache | None = None
+    """``None`` when the semantic cache is disabled."""
+    model_version: str = "local"
+    """Model name + prompt version; cache entries are scoped by it."""

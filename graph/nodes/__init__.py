@@ -1,0 +1,1 @@
+"""One async function per graph node; the function name is the node name."""

@@ -1,0 +1,47 @@
+"""Tool node: the intent picks the tool; the registry runs it with its timeout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from graph.context import BotContext
+from graph.state import State
+from graph.tools.registry import ToolDeps
+
+TOOL_FOR_INTENT = {
+    "summarize": "summarize_conversation",
+    "escalate": "escalate",
+    "ops_stats": "ops_stats",
+    "feedback": "record_feedback",
+}
+
+
+def tool_arguments(state: State) -> dict[str, Any]:
+    """The arguments each intent's tool gets from the turn."""
+    if state.intent == "escalate":
+        return {"reason": state.clean_question[:500]}
+    if state.intent == "feedback":
+        return {"comment": state.clean_question}
+    return {}
+
+
+async def call_tool(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
+    """Run the tool for the turn's intent; its output (or error message) becomes the answer."""
+    ctx = runtime.context
+    name = TOOL_FOR_INTENT[str(state.intent)]
+    attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}
+    with ctx.tracer.span(f"execute_tool {name}", attributes=attributes) as span:
+        deps = ToolDeps(
+            settings=ctx.settings,
+            tracer=ctx.tracer,
+            trace_id=state.trace_id,
+            user_id=state.user_id,
+            history=list(state.messages),
+            previous_trace_id=state.previous_trace_id,
+        )
+        result = await ctx.tools.run(name, tool_arguments(state), deps)
+        if not result.ok:
+            span.fail(result.error_type or "ToolError")
+    return {"tool_name": name, "tool_output": result.output}

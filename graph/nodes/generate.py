@@ -1,0 +1,92 @@
+"""Generation node: the answer, streamed from the chat model (or a tool's output, verbatim).
+
+Tokens stream to callers of ``graph.astream(stream_mode="messages")`` because the model is called
+with ``astream`` inside this node. A question with no relevant sources gets an honest "not found"
+without a model call; a tool's output is already the answer.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from graph.context import BotContext
+from graph.prompts import (
+    ANSWER_SYSTEM,
+    ANSWER_USER,
+    CHITCHAT_SYSTEM,
+    NO_SOURCES_ANSWER,
+    SOURCE_ITEM,
+)
+from graph.state import State
+from observe.errors import ModelCallError
+
+SOURCE_CHARS = 700
+"""Per-source text budget in the prompt (the local model has a small context)."""
+
+
+def answer_messages(state: State) -> list[BaseMessage]:
+    """The prompt for a question over numbered sources."""
+    sources = "\n\n".join(
+        SOURCE_ITEM.format(n=i, heading=doc["heading"], text=doc["text"][:SOURCE_CHARS])
+        for i, doc in enumerate(state.docs, start=1)
+    )
+    return [
+        SystemMessage(ANSWER_SYSTEM),
+        HumanMessage(ANSWER_USER.format(sources=sources, question=state.clean_question)),
+    ]
+
+
+def chitchat_messages(state: State) -> list[BaseMessage]:
+    """The prompt for small talk: recent history plus the message."""
+    return [SystemMessage(CHITCHAT_SYSTEM), *state.history[-4:], HumanMessage(state.clean_question)]
+
+
+async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
+    """Produce the turn's answer."""
+    if state.tool_output is not None:
+        return {"answer": state.tool_output}
+    if state.intent == "question" and not state.docs:
+        return {"answer": NO_SOURCES_ANSWER}
+    messages = answer_messages(state) if state.intent == "question" else chitchat_messages(state)
+    ctx = runtime.context
+    model = ctx.settings.chat_model
+    attributes = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "llama.cpp" if model == "local" else model.split(":", 1)[0],
+        "gen_ai.request.model": model,
+        "gen_ai.request.max_tokens": ctx.settings.max_answer_tokens,
+    }
+    with ctx.tracer.span(f"chat {model}", "CLIENT", attributes) as span:
+        started = time.perf_counter()
+        first_chunk_s: float | None = None
+        full: AIMessageChunk | None = None
+        try:
+            async for chunk in ctx.llm.astream(messages):
+                if first_chunk_s is None:
+                    first_chunk_s = time.perf_counter() - started
+                full = chunk if full is None else full + chunk
+        except Exception as exc:
+            span.fail(exc)
+            raise ModelCallError(
+                f"the chat model {model!r} failed: {type(exc).__name__}",
+                hint="run `assistant doctor` to check the model",
+            ) from exc
+        answer = str(full.content).strip() if full is not None else ""
+        usage = full.usage_metadata if full is not None else None
+        span.update(
+            {
+                "gen_ai.response.time_to_first_chunk": (
+                    round(first_chunk_s, 4) if first_chunk_s is not None else None
+                ),
+                "gen_ai.usage.input_tokens": usage["input_tokens"] if usage else None,
+                "gen_ai.usage.output_tokens": usage["output_tokens"] if usage else None,
+                "gen_ai.response.finish_reasons": (
+                    [full.response_metadata.get("finish_reason", "stop")] if full else None
+                ),
+            }
+        )
+    return {"answer": answer or "I don't know."}

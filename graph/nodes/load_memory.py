@@ -1,0 +1,24 @@
+"""Memory node: pick the recent history the model may see and the previous answer's trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+
+from graph.context import BotContext
+from graph.state import State
+
+
+async def load_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
+    """Window the persisted conversation (loaded by the checkpointer) for this turn."""
+    keep = runtime.context.settings.memory_turns
+    previous = next(
+        (m for m in reversed(state.messages) if isinstance(m, AIMessage)),
+        None,
+    )
+    return {
+        "history": list(state.messages[-keep:]) if keep else [],
+        "previous_trace_id": previous.response_metadata.get("trace_id") if previous else None,
+    }

@@ -1,0 +1,36 @@
+"""Retrieval node: the top chunks from the knowledge base for the question."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from graph.context import BotContext
+from graph.state import State
+
+
+async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
+    """Search the knowledge scope; keep only hits above the relevance floor."""
+    ctx = runtime.context
+    settings = ctx.settings
+    attributes = {
+        "gen_ai.operation.name": "retrieval",
+        "gen_ai.data_source.id": f"{settings.collection}/{settings.knowledge_scope}",
+        "gen_ai.request.top_k": settings.top_k,
+    }
+    with ctx.tracer.span(f"retrieval {settings.collection}", "CLIENT", attributes) as span:
+        hits = await ctx.index.asearch(
+            state.clean_question, k=settings.top_k, scope=settings.knowledge_scope
+        )
+        kept = [h for h in hits if h.score >= settings.min_relevance]
+        span.set(
+            "gen_ai.retrieval.documents",
+            [{"id": h.id, "score": round(h.score, 4)} for h in hits],
+        )
+        span.set("app.retrieval.kept", len(kept))
+    docs = [
+        {"id": h.id, "source": h.source, "heading": h.heading, "text": h.text, "score": h.score}
+        for h in kept
+    ]
+    return {"docs": docs}

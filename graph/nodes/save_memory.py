@@ -1,0 +1,24 @@
+"""Memory node: append the finished turn to the conversation the checkpointer persists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.runtime import Runtime
+
+from graph.context import BotContext
+from graph.state import State
+
+
+async def save_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
+    """Record the redacted question and the answer; the answer carries its trace id."""
+    answer = AIMessage(
+        content=state.answer,
+        response_metadata={
+            "trace_id": state.trace_id,
+            "intent": state.intent,
+            "sources": [c["source"] for c in state.citations],
+        },
+    )
+    return {"messages": [HumanMessage(state.clean_question), answer]}

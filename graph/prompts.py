@@ -1,0 +1,32 @@
+"""Prompts, as constants with named placeholders. Bump ``PROMPT_VERSION`` on any change:
+cached answers are scoped by it, so a new prompt never serves an old prompt's answers."""
+
+from __future__ import annotations
+
+PROMPT_VERSION = "p1"
+
+ANSWER_SYSTEM = (
+    "You are a helpful team assistant. Answer the question using only the numbered sources. "
+    "Be brief: two or three sentences. Cite the sources you use as [1], [2]. "
+    "If the sources do not contain the answer, say you don't know."
+)
+
+ANSWER_USER = "Sources:\n{sources}\n\nQuestion: {question}\nAnswer:"
+
+SOURCE_ITEM = "[{n}] {heading}\n{text}"
+
+CHITCHAT_SYSTEM = (
+    "You are a friendly team assistant in a chat. Reply in one short sentence. "
+    "You answer questions from the team's documents and can summarise the conversation."
+)
+
+INTENT_SYSTEM = (
+    "Classify the user's message. Reply with exactly one word from this list: {labels}."
+)
+
+NO_SOURCES_ANSWER = (
+    "I couldn't find anything about that in the team's documents. Try rephrasing, or say "
+    "\"talk to a human\" and I'll tell you whom to contact."
+)
+
+REFUSAL = "I can't process that message: {reason}."

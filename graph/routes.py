@@ -1,0 +1,30 @@
+"""Routing functions: tiny, synchronous, typed by the node names they may return."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from graph.state import State
+
+
+def after_input(state: State) -> Literal["refuse", "lookup_cache"]:
+    """A rejected message is refused; anything else goes on to the cache."""
+    return "refuse" if state.blocked_reason else "lookup_cache"
+
+
+def after_cache(state: State) -> Literal["save_memory", "load_memory"]:
+    """A verified cache hit is already a guarded answer: record it and stop."""
+    return "save_memory" if state.cache_hit else "load_memory"
+
+
+def by_intent(state: State) -> Literal["retrieve", "call_tool", "generate"]:
+    """Questions retrieve, chitchat goes straight to the model, everything else is a tool."""
+    match state.intent:
+        case "question":
+            return "retrieve"
+        case "chitchat":
+            return "generate"
+        case "summarize" | "escalate" | "ops_stats" | "feedback":
+            return "call_tool"
+        case other:
+            raise ValueError(f"no route for intent {other!r}")

@@ -1,0 +1,167 @@
+"""Settings: environment variables (prefix ``ASSISTANT_``) plus one optional YAML file.
+
+Precedence, highest first: explicit arguments, environment variables, ``.env``, the YAML file
+(``ASSISTANT_CONFIG``, default ``assistant.yaml`` in the working directory), defaults. Unset Redis
+and Chroma URLs mean "embedded": the assistant starts its own Redis and uses an on-disk Chroma.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from observe.errors import ConfigError
+
+Intent = Literal["question", "chitchat", "summarize", "escalate", "feedback", "ops_stats"]
+INTENTS: tuple[Intent, ...] = (
+    "question",
+    "chitchat",
+    "summarize",
+    "escalate",
+    "feedback",
+    "ops_stats",
+)
+
+
+class EscalationSettings(BaseModel):
+    """Whom a user is pointed to when they ask for a human."""
+
+    contact: str = "the platform team (#help-platform)"
+    """Shown to the user verbatim."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant, with defaults that run fully embedded."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        env_file=".env",
+        extra="ignore",
+        env_nested_delimiter="__",
+    )
+
+    data_dir: Path = Path(".assistant")
+    """Where the embedded Redis, Chroma and the trace log keep their files."""
+
+    environment: str = "dev"
+    """Reported as ``deployment.environment.name`` in traces."""
+
+    redis_url: str | None = None
+    """A Redis 8 (Search + JSON) URL; unset starts the embedded server."""
+    redis_port: int = Field(default=6390, ge=1, le=65535)
+    """Port of the embedded Redis (loopback only)."""
+
+    chroma_url: str | None = None
+    """A Chroma server URL (http://host:port); unset uses the on-disk client in the data dir."""
+    collection: str = Field(default="knowledge", pattern=r"^[a-zA-Z0-9._-]{3,512}$")
+    """Chroma collection holding the knowledge base."""
+
+    chat_model: str = "local"
+    """``local`` (bundled SmolLM2-135M via llama.cpp) or an ``init_chat_model`` spec like
+    ``openai:gpt-4o-mini`` / ``anthropic:claude-sonnet-4-5``."""
+    chat_base_url: str | None = None
+    """Base URL for OpenAI-compatible servers (vLLM, Ollama, llama.cpp server)."""
+    max_answer_tokens: int = Field(default=256, ge=16, le=8192)
+    local_threads: int = Field(default=2, ge=1, le=64)
+    local_context: int = Field(default=2048, ge=512, le=32768)
+
+    embedding_model: str = "minilm"
+    """``minilm`` (bundled all-MiniLM-L6-v2) or a path to a sentence-transformers directory."""
+
+    knowledge_scope: str = "default"
+    """The knowledge space answers come from; cache entries are scoped by it."""
+    top_k: int = Field(default=4, ge=1, le=50)
+    min_relevance: float = Field(default=0.2, ge=-1.0, le=1.0)
+    """Retrieved chunks below this cosine similarity are not shown to the model."""
+
+    cache_enabled: bool = True
+    cache_distance_threshold: float = Field(default=0.12, gt=0.0, lt=2.0)
+    """Cosine distance under which a cached answer may be reused (0.1 ≈ similarity 0.9)."""
+    cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    cache_max_age_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    """Entries older than this are never served, however often they are hit."""
+
+    memory_ttl_minutes: int = Field(default=30 * 24 * 60, ge=1)
+    memory_turns: int = Field(default=6, ge=0, le=100)
+    """How many earlier messages the model sees."""
+
+    intent_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
+    """Below this classifier confidence the LLM is asked to pick the intent."""
+
+    max_input_chars: int = Field(default=4000, ge=1)
+    trace_content: bool = False
+    """Keep (PII-redacted) message text in traces; off by default."""
+
+    escalation: EscalationSettings = EscalationSettings()
+    intent_examples: dict[str, list[str]] = Field(default_factory=dict)
+    """Extra labelled examples per intent, added to the bundled ones."""
+
+    @field_validator("intent_examples")
+    @classmethod
+    def _known_intents(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(value) - set(INTENTS))
+        if unknown:
+            raise ValueError(f"unknown intent(s) {unknown}; valid: {list(INTENTS)}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = Path(os.environ.get("ASSISTANT_CONFIG", "assistant.yaml"))
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),
+        )
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def traces_path(self) -> Path:
+        return self.logs_dir / "traces.jsonl"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.data_dir / "redis"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into one readable ``ConfigError``."""
+    config = os.environ.get("ASSISTANT_CONFIG")
+    if config and not Path(config).is_file():
+        raise ConfigError(
+            f"config file {config!r} does not exist", hint="fix or unset ASSISTANT_CONFIG"
+        )
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid settings: {problems}",
+            hint="check ASSISTANT_* variables and assistant.yaml",
+        ) from None

@@ -1,0 +1,59 @@
+"""The graph's state: a narrow input and the per-turn working fields.
+
+``messages`` is the conversation memory: the checkpointer (Redis) keeps it per conversation id and
+``save_memory`` appends each finished turn. Every other field describes the current turn only;
+``check_input`` resets them at the start of a turn so nothing leaks from the previous one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+from graph.settings import Intent
+
+IntentMethod = Literal["embedding", "llm", "default", ""]
+
+
+@dataclass(kw_only=True)
+class InputState:
+    """What a caller passes in for one turn."""
+
+    question: str = ""
+    """The user's message, as received."""
+    user_id: str = "local"
+    """Who asked (a Slack user id, or ``local`` in the terminal)."""
+    trace_id: str = ""
+    """The turn's trace id; the caller opens the root span and passes it in."""
+
+
+@dataclass(kw_only=True)
+class State(InputState):
+    """The full state of a conversation while a turn runs through the graph."""
+
+    messages: Annotated[list[AnyMessage], add_messages] = field(default_factory=list)
+    """The conversation so far (persisted by the checkpointer)."""
+    clean_question: str = ""
+    """``question`` after the input guard (PII redacted): the only text the model sees."""
+    blocked_reason: str | None = None
+    """Why the input guard rejected the message, if it did."""
+    pii_kinds: list[str] = field(default_factory=list)
+    cache_hit: bool = False
+    history: list[AnyMessage] = field(default_factory=list)
+    """The recent messages the model may see this turn."""
+    previous_trace_id: str | None = None
+    """Trace id of the assistant's previous answer (target of feedback)."""
+    intent: Intent | None = None
+    intent_confidence: float = 0.0
+    intent_method: IntentMethod = ""
+    docs: list[dict[str, Any]] = field(default_factory=list)
+    """Retrieved chunks, numbered by position: ``[1]`` is ``docs[0]``."""
+    tool_name: str | None = None
+    tool_output: str | None = None
+    answer: str = ""
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    """``{"n", "source", "heading", "text"}`` for each citation marker in the answer."""
+    guard_problems: list[str] = field(default_factory=list)

@@ -1,0 +1,138 @@
+"""The built-in tools: summarise the conversation, escalate to a human, usage stats, feedback.
+
+Each tool is an async function ``(args, deps) -> str`` whose return value is shown to the user as
+is; the ``TOOLS`` list is what ``default_registry`` registers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from langchain_core.messages import AIMessage, HumanMessage
+from pydantic import BaseModel, Field
+
+from graph.tools.registry import Tool, ToolDeps, ToolRegistry
+from observe.errors import ToolError
+from observe.stats import turn_stats
+from observe.tracing import current_span
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+_CITATIONS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+
+
+def _first_sentence(text: str, limit: int = 160) -> str:
+    text = _CITATIONS.sub("", text.split("\n\nSources:")[0]).strip()
+    sentence = _SENTENCE_END.split(text, maxsplit=1)[0]
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
+
+
+class SummarizeArgs(BaseModel):
+    max_turns: int = Field(default=10, ge=1, le=50)
+
+
+async def summarize_conversation(args: SummarizeArgs, deps: ToolDeps) -> str:
+    """Summarise the conversation so far from memory: one bullet per exchange, oldest first."""
+    exchanges: list[tuple[str, str]] = []
+    pending: str | None = None
+    for message in deps.history:
+        if isinstance(message, HumanMessage):
+            pending = str(message.content)
+        elif isinstance(message, AIMessage) and pending is not None:
+            exchanges.append((pending, str(message.content)))
+            pending = None
+    if not exchanges:
+        return "There's nothing to summarise yet: this conversation has no earlier questions."
+    recent = exchanges[-args.max_turns :]
+    lines = [f"Summary of the last {len(recent)} exchange(s):"]
+    for question, answer in recent:
+        lines.append(f"• You asked: {_first_sentence(question, 120)} — {_first_sentence(answer)}")
+    return "\n".join(lines)
+
+
+class EscalateArgs(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+async def escalate(args: EscalateArgs, deps: ToolDeps) -> str:
+    """Record an escalation on the turn's trace and tell the user whom to contact."""
+    span = current_span()
+    if span is not None:
+        span.update(
+            {
+                "app.escalation.requested": True,
+                "app.escalation.contact": deps.settings.escalation.contact,
+                "app.escalation.user": deps.user_id,
+                "app.content.escalation_reason": args.reason,
+            }
+        )
+    return (
+        f"I've recorded your request for a human. Please contact "
+        f"{deps.settings.escalation.contact}; mention trace {deps.trace_id[:8]} so they can "
+        f"see this conversation."
+    )
+
+
+class OpsStatsArgs(BaseModel):
+    pass
+
+
+def _fmt_ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f} ms"
+
+
+async def ops_stats(args: OpsStatsArgs, deps: ToolDeps) -> str:
+    """Usage numbers for today (UTC) from the trace log."""
+    stats = turn_stats(deps.settings.traces_path)
+    rate = stats.cache_hit_rate
+    return (
+        f"Today so far: {stats.turns} turn(s), {stats.questions} question(s); "
+        f"cache hit rate {'n/a' if rate is None else f'{rate:.0%}'}; "
+        f"latency p50 {_fmt_ms(stats.p50_ms)}, p95 {_fmt_ms(stats.p95_ms)}; "
+        f"{stats.errors} error(s)."
+    )
+
+
+_NEGATIVE = re.compile(
+    r"\b(wrong|incorrect|not (?:right|helpful|useful|what)|useless|bad|didn'?t|doesn'?t|"
+    r"missed|unhelpful|outdated|confus\w*|nope|no good)\b|👎",
+    re.IGNORECASE,
+)
+
+
+class FeedbackArgs(BaseModel):
+    comment: str = Field(default="", max_length=4000)
+    sentiment: Literal["positive", "negative"] | None = None
+
+
+async def record_feedback(args: FeedbackArgs, deps: ToolDeps) -> str:
+    """Record the user's comment as an evaluation event on the previous answer's trace."""
+    if deps.previous_trace_id is None:
+        raise ToolError("Thanks! There's no earlier answer in this conversation to attach that to.")
+    sentiment = args.sentiment or ("negative" if _NEGATIVE.search(args.comment) else "positive")
+    deps.tracer.evaluation(
+        trace_id=deps.previous_trace_id,
+        span_id=None,
+        name="user_feedback",
+        score_value=1.0 if sentiment == "positive" else 0.0,
+        score_label=sentiment,
+        attributes={"app.feedback.user": deps.user_id, "app.content.feedback": args.comment},
+    )
+    if sentiment == "negative":
+        return "Thanks for telling me — I've flagged that answer for review."
+    return "Thanks for the feedback — glad it helped!"
+
+
+TOOLS = [
+    Tool("summarize_conversation", "Summarise this conversation.", SummarizeArgs,
+         summarize_conversation),
+    Tool("escalate", "Hand the user over to a human.", EscalateArgs, escalate),
+    Tool("ops_stats", "The assistant's own usage and latency today.", OpsStatsArgs, ops_stats),
+    Tool("record_feedback", "Record feedback on the previous answer.", FeedbackArgs,
+         record_feedback),
+]
+
+
+def default_registry() -> ToolRegistry:
+    """A registry holding the built-in tools."""
+    return ToolRegistry(list(TOOLS))

@@ -1,0 +1,1 @@
+"""Guards: guardrails-ai validators and the input/output guards built from them."""

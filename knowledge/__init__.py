@@ -1,0 +1,1 @@
+"""Knowledge: document loading, chunking, the Chroma index, ingestion and search."""

@@ -1,0 +1,1 @@
+"""Observability: structured traces (JSON lines), redaction, stats read back from the trace log."""

@@ -1,0 +1,66 @@
+"""Application logging: structlog, pretty on a terminal, JSON lines otherwise.
+
+``configure_logging`` also routes the standard library's loggers (chromadb, httpx, slack_bolt, …)
+through the same processors, quiets the chatty ones, and scrubs secrets from every line.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+from observe.tracing import scrub_secrets
+
+NOISY_LOGGERS = (
+    "chromadb",
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "sentence_transformers",
+    "transformers",
+    "guardrails",
+    "redisvl",
+    "langgraph.checkpoint.redis",
+    "opentelemetry",
+)
+
+
+def configure_logging(*, json: bool | None = None, level: int = logging.WARNING) -> None:
+    """Configure structlog and stdlib logging once per process (stderr only)."""
+    as_json = (not sys.stderr.isatty()) if json is None else json
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        scrub_secrets,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *([structlog.processors.dict_tracebacks] if as_json else []),
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.ERROR))

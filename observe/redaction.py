@@ -1,0 +1,58 @@
+"""Redaction of personal data and secrets in free text.
+
+``redact_pii`` is used twice: by the input guard before the model sees a message, and by the trace
+processor before any kept message text is written. ``redact_secrets`` runs on every string in every
+trace record, so a token pasted into a message or an exception never reaches the logs.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Order matters: the more specific patterns run first.
+PII_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("EMAIL", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
+    ("CARD", re.compile(r"\b(?:\d[ -]?){13,19}\b")),
+    ("SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
+    ("IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")),
+    (
+        "PHONE",
+        re.compile(r"(?<![\w.])\+?\d{1,3}[ .-]?\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}(?![\w.])"),
+    ),
+    ("IP", re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")),
+)
+
+SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{8,}"),  # Slack bot/user tokens
+    re.compile(r"\bxapp-[A-Za-z0-9-]{8,}"),  # Slack app-level tokens
+    re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}"),  # OpenAI / Anthropic keys
+    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{12,}"),
+    re.compile(r"(?i)\b(?:password|passwd|secret|token|api[_-]?key)\s*[:=]\s*\S+"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"(?i)(redis|rediss|postgres(?:ql)?|mysql|amqp|https?)://[^:/\s]+:[^@/\s]+@"),
+)
+
+
+def find_pii(text: str) -> list[tuple[str, str]]:
+    """Return ``(kind, matched text)`` for every piece of PII found in ``text``."""
+    found: list[tuple[str, str]] = []
+    for kind, pattern in PII_PATTERNS:
+        found.extend((kind, m.group(0)) for m in pattern.finditer(text))
+    return found
+
+
+def redact_pii(text: str) -> str:
+    """Replace e-mail addresses, card/phone/ID numbers and IPs by ``<KIND>`` placeholders."""
+    for kind, pattern in PII_PATTERNS:
+        text = pattern.sub(f"<{kind}>", text)
+    return text
+
+
+def redact_secrets(text: str) -> str:
+    """Replace anything that looks like a credential by ``[REDACTED]``."""
+    for pattern in SECRET_PATTERNS:
+        text = pattern.sub("[REDACTED]", text)
+    return text
+

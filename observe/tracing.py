@@ -1,0 +1,295 @@
+"""Spans as structlog JSON lines: one record per finished span, one per evaluation/feedback result.
+
+The schema is DESIGN.md §5: an envelope (``schema``, ``record``, ``ts``, ``service.*``, ``trace_id``,
+``span_id``, ``parent_span_id``, ``name``, ``kind``, start/end nanos, ``duration_ms``, ``status``) and
+``attributes`` with OTel GenAI keys plus ours under ``app.*``.
+
+Message text may only be recorded under ``app.content.*`` keys. A processor drops those keys unless
+content capture is on, and PII-redacts them when it is; every string is scrubbed of secrets. Both run
+*before* rendering, so nothing unredacted is ever serialised.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+import structlog
+
+from observe.redaction import redact_pii, redact_secrets
+
+SCHEMA = "assistant.trace/1"
+SERVICE_NAME = "slack-assistant"
+CONTENT_PREFIX = "app.content."
+
+SpanKind = Literal["SERVER", "CLIENT", "INTERNAL"]
+EventDict = MutableMapping[str, Any]
+
+
+def new_trace_id() -> str:
+    """32 lowercase hex characters, as OTel trace ids."""
+    return secrets.token_hex(16)
+
+
+def new_span_id() -> str:
+    """16 lowercase hex characters, as OTel span ids."""
+    return secrets.token_hex(8)
+
+
+@dataclass
+class Span:
+    """A span in flight; ``set`` attributes on it, the tracer writes it when it ends."""
+
+    name: str
+    kind: SpanKind
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    start_ns: int
+    attributes: dict[str, Any] = field(default_factory=dict)
+    status: Literal["OK", "ERROR"] = "OK"
+
+    def set(self, key: str, value: Any) -> None:
+        """Set one attribute (``None`` values are skipped)."""
+        if value is not None:
+            self.attributes[key] = value
+
+    def update(self, values: Mapping[str, Any]) -> None:
+        """Set several attributes at once."""
+        for key, value in values.items():
+            self.set(key, value)
+
+    def fail(self, error: BaseException | str) -> None:
+        """Mark the span as failed with an ``error.type``."""
+        self.status = "ERROR"
+        self.attributes["error.type"] = (
+            error if isinstance(error, str) else type(error).__qualname__
+        )
+
+
+_current_span: ContextVar[Span | None] = ContextVar("current_span", default=None)
+_timings: ContextVar[dict[str, float] | None] = ContextVar("timings", default=None)
+
+
+@contextmanager
+def collect_timings() -> Iterator[dict[str, float]]:
+    """Collect ``{span name: duration_ms}`` of every span finished inside the block."""
+    timings: dict[str, float] = {}
+    token = _timings.set(timings)
+    try:
+        yield timings
+    finally:
+        _timings.reset(token)
+
+
+def current_span() -> Span | None:
+    """The innermost open span of this task, if any."""
+    return _current_span.get()
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_secrets(value)
+    if isinstance(value, Mapping):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def content_processor(keep_content: bool) -> structlog.types.Processor:
+    """Drop ``app.content.*`` attributes, or PII-redact them when ``keep_content`` is on."""
+
+    def process(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+        attrs = event_dict.get("attributes")
+        if isinstance(attrs, dict):
+            for key in [k for k in attrs if k.startswith(CONTENT_PREFIX)]:
+                if keep_content and isinstance(attrs[key], str):
+                    attrs[key] = redact_pii(attrs[key])
+                else:
+                    del attrs[key]
+        return event_dict
+
+    return process
+
+
+def scrub_secrets(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    """Replace credentials anywhere in the record by ``[REDACTED]``."""
+    return {k: _scrub(v) for k, v in event_dict.items()}
+
+
+class Tracer:
+    """Writes finished spans and evaluation results to a JSON-lines file (and optionally stderr)."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        service_version: str = "0.1.0",
+        environment: str = "dev",
+        keep_content: bool = False,
+        echo: TextIO | None = None,
+    ) -> None:
+        self.path = path
+        self.service_version = service_version
+        self.environment = environment
+        self._lock = threading.Lock()
+        self._file: TextIO | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8", buffering=1)
+        # Secrets first: PII redaction could break a token's shape and hide it from the scrubber.
+        processors: list[structlog.types.Processor] = [
+            scrub_secrets,
+            content_processor(keep_content),
+        ]
+        self._json = structlog.wrap_logger(
+            structlog.WriteLogger(self._file or open(os.devnull, "w")),  # noqa: SIM115
+            processors=[*processors, structlog.processors.JSONRenderer(sort_keys=False)],
+            wrapper_class=structlog.BoundLogger,
+        )
+        self._echo = (
+            structlog.wrap_logger(
+                structlog.PrintLogger(echo),
+                processors=[*processors, structlog.dev.ConsoleRenderer(colors=echo.isatty())],
+                wrapper_class=structlog.BoundLogger,
+            )
+            if echo is not None
+            else None
+        )
+
+    def close(self) -> None:
+        """Flush and close the trace file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _envelope(self, record: str) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "record": record,
+            "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "service.name": SERVICE_NAME,
+            "service.version": self.service_version,
+            "deployment.environment.name": self.environment,
+        }
+
+    def _write(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            if self._file is not None and not self._file.closed:
+                self._json.msg(**record)
+            if self._echo is not None:
+                echo = dict(record)
+                self._echo.msg(echo.pop("name", record["record"]), **echo)
+
+    @contextmanager
+    def span(
+        self,
+        name: str,
+        kind: SpanKind = "INTERNAL",
+        attributes: Mapping[str, Any] | None = None,
+        *,
+        trace_id: str | None = None,
+    ) -> Iterator[Span]:
+        """Open a child of the current span (or a root span) and write it when the block ends.
+
+        An exception escaping the block marks the span ``ERROR`` with ``error.type`` and re-raises.
+        """
+        parent = _current_span.get()
+        span = Span(
+            name=name,
+            kind=kind,
+            trace_id=trace_id or (parent.trace_id if parent else new_trace_id()),
+            span_id=new_span_id(),
+            parent_span_id=parent.span_id if parent else None,
+            start_ns=time.time_ns(),
+        )
+        span.update(attributes or {})
+        token = _current_span.set(span)
+        try:
+            yield span
+        except BaseException as exc:
+            span.fail(exc)
+            raise
+        finally:
+            _current_span.reset(token)
+            self.finish(span)
+
+    def finish(self, span: Span) -> None:
+        """Write ``span`` as finished now."""
+        end_ns = time.time_ns()
+        duration_ms = round((end_ns - span.start_ns) / 1e6, 3)
+        timings = _timings.get()
+        if timings is not None:
+            timings[span.name] = round(timings.get(span.name, 0.0) + duration_ms, 3)
+        record = self._envelope("span")
+        record.update(
+            {
+                "trace_id": span.trace_id,
+                "span_id": span.span_id,
+                "parent_span_id": span.parent_span_id,
+                "name": span.name,
+                "kind": span.kind,
+                "start_time_unix_nano": span.start_ns,
+                "end_time_unix_nano": end_ns,
+                "duration_ms": duration_ms,
+                "status": span.status,
+                "attributes": dict(span.attributes),
+            }
+        )
+        self._write(record)
+
+    def evaluation(
+        self,
+        *,
+        trace_id: str,
+        span_id: str | None,
+        name: str,
+        score_value: float | None = None,
+        score_label: str | None = None,
+        explanation: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write a ``gen_ai.evaluation.result`` record attached to an earlier span."""
+        record = self._envelope("eval")
+        attrs: dict[str, Any] = {"gen_ai.evaluation.name": name}
+        for key, value in (
+            ("gen_ai.evaluation.score.value", score_value),
+            ("gen_ai.evaluation.score.label", score_label),
+            ("gen_ai.evaluation.explanation", explanation),
+        ):
+            if value is not None:
+                attrs[key] = value
+        attrs.update(attributes or {})
+        record.update(
+            {
+                "trace_id": trace_id,
+                "span_id": new_span_id(),
+                "parent_span_id": span_id,
+                "name": "gen_ai.evaluation.result",
+                "kind": "INTERNAL",
+                "status": "OK",
+                "attributes": attrs,
+            }
+        )
+        self._write(record)
+
+
+def null_tracer() -> Tracer:
+    """A tracer that writes nowhere (for tests of code that needs one)."""
+    return Tracer(None)
+
+
+def stderr_tracer(path: Path | None) -> Tracer:
+    """A tracer that also echoes spans to stderr (``--verbose``)."""
+    return Tracer(path, echo=sys.stderr)

@@ -1,0 +1,201 @@
+"""KnowledgeIndex against a real on-disk Chroma and the real MiniLM embedder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import chromadb
+import pytest
+from chromadb.config import Settings
+
+from knowledge.chunking import chunk_sections
+from knowledge.embeddings import Embedder, get_embedder
+from knowledge.index import Hit, KnowledgeIndex
+from knowledge.loaders import Section
+from observe.errors import ConfigError, RetrievalError, ServiceError
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return get_embedder()
+
+
+def _chunks(source: str, scope: str, texts: dict[str, str]) -> list:
+    sections = [Section(("Handbook", heading), body, None) for heading, body in texts.items()]
+    return chunk_sections(sections, source=source, scope=scope)
+
+
+PETS = {
+    "Dogs in the office": "Dogs are welcome on Fridays if they are calm and house-trained.",
+    "Cats": "Cats must stay at home; the office has no litter facilities.",
+}
+PARKING = {
+    "Parking": "The underground car park opens at 7am. Badge in at the barrier.",
+    "Bicycles": "Bike racks are behind building B, next to the showers.",
+}
+
+
+def test_upsert_search_and_scores(tmp_path: Path, embedder: Embedder) -> None:
+    index = KnowledgeIndex(embedder, path=tmp_path / "chroma", collection="kb-test")
+    assert index.count() == 0
+    assert index.search("anything at all") == []
+    result = index.upsert_source("pets.md", "default", _chunks("pets.md", "default", PETS))
+    assert (result.added, result.unchanged, result.removed) == (2, 0, 0)
+    index.upsert_source("parking.md", "default", _chunks("parking.md", "default", PARKING))
+    assert index.count() == 4
+    assert index.sources() == ["parking.md", "pets.md"]
+
+    hits = index.search("Can I bring my dog to work?", k=3)
+    assert len(hits) == 3
+    assert isinstance(hits[0], Hit)
+    assert hits[0].source == "pets.md" and hits[0].heading == "Handbook > Dogs in the office"
+    assert hits[0].text == PETS["Dogs in the office"]
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert 0.3 < scores[0] <= 1.0 + 1e-6
+    # Cosine similarity: the query against its own stored text scores ~1.
+    exact = index.search(f"Handbook > Bicycles\n\n{PARKING['Bicycles']}", k=1)[0]
+    assert exact.source == "parking.md" and exact.score == pytest.approx(1.0, abs=1e-3)
+
+
+def test_upsert_is_incremental(tmp_path: Path, embedder: Embedder) -> None:
+    index = KnowledgeIndex(embedder, path=tmp_path / "chroma")
+    chunks = _chunks("pets.md", "default", PETS)
+    index.upsert_source("pets.md", "default", chunks)
+    again = index.upsert_source("pets.md", "default", chunks)
+    assert (again.added, again.unchanged, again.removed) == (0, 2, 0)
+    changed = dict(PETS, Cats="Cats are allowed on Mondays in a carrier.")
+    result = index.upsert_source("pets.md", "default", _chunks("pets.md", "default", changed))
+    assert (result.added, result.unchanged, result.removed) == (1, 1, 1)
+    assert index.count() == 2
+    assert "Mondays" in index.search("are cats allowed", k=1)[0].text
+    cleared = index.upsert_source("pets.md", "default", [])
+    assert cleared.removed == 2 and index.count() == 0
+    with pytest.raises(ValueError):
+        index.upsert_source("other.md", "default", chunks)
+
+
+def test_persists_and_uses_cosine_without_default_embedding(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    path = tmp_path / "chroma"
+    KnowledgeIndex(embedder, path=path).upsert_source(
+        "pets.md", "default", _chunks("pets.md", "default", PETS)
+    )
+    reopened = KnowledgeIndex(embedder, path=path)
+    assert reopened.count() == 2
+    client = chromadb.PersistentClient(str(path), settings=Settings(anonymized_telemetry=False))
+    collection = client.get_collection("knowledge", embedding_function=None)
+    assert (collection.metadata or {}).get("hnsw:space") == "cosine"
+    stored = collection.get(include=["embeddings", "metadatas"])
+    assert len(stored["embeddings"][0]) == embedder.dimensions == 384
+    assert {m["scope"] for m in stored["metadatas"]} == {"default"}
+
+
+def test_scope_filter(tmp_path: Path, embedder: Embedder) -> None:
+    index = KnowledgeIndex(embedder, path=tmp_path / "chroma")
+    index.upsert_source("pets.md", "team-a", _chunks("pets.md", "team-a", PETS))
+    index.upsert_source("pets.md", "team-b", _chunks("pets.md", "team-b", PARKING))
+    assert index.count() == 4
+    a = index.search("where do I park my bike", k=5, scope="team-a")
+    b = index.search("where do I park my bike", k=5, scope="team-b")
+    assert {h.text for h in a} == set(PETS.values())
+    assert b[0].text == PARKING["Bicycles"]
+    assert index.search("bike", scope="nobody") == []
+    assert index.sources(scope="team-b") == ["pets.md"]
+
+
+async def test_asearch(tmp_path: Path, embedder: Embedder) -> None:
+    index = KnowledgeIndex(embedder, path=tmp_path / "chroma")
+    index.upsert_source("parking.md", "default", _chunks("parking.md", "default", PARKING))
+    hits = await index.asearch("what time does the car park open", k=1)
+    assert hits[0].heading == "Handbook > Parking"
+
+
+def test_empty_query_is_a_retrieval_error(tmp_path: Path, embedder: Embedder) -> None:
+    index = KnowledgeIndex(embedder, path=tmp_path / "chroma")
+    with pytest.raises(RetrievalError, match="empty query"):
+        index.search("   ")
+    with pytest.raises(RetrievalError):
+        index.search("x", k=0)
+
+
+def test_data_dir_under_a_regular_file_is_a_service_error(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("I am a file")
+    with pytest.raises(ServiceError, match="cannot be created") as info:
+        KnowledgeIndex(embedder, path=blocker / "chroma")
+    assert info.value.hint and "ASSISTANT_CHROMA_URL" in info.value.hint
+    with pytest.raises(ServiceError, match="is not a directory"):
+        KnowledgeIndex(embedder, path=blocker)
+
+
+_READ_ONLY_PROBE = """
+import sys
+from pathlib import Path
+from knowledge.embeddings import Embedder
+from knowledge.index import KnowledgeIndex
+from observe.errors import ServiceError
+try:
+    KnowledgeIndex(Embedder(), path=Path(sys.argv[1]))
+except ServiceError as exc:
+    print("ServiceError:", exc.message)
+"""
+
+
+def test_read_only_data_dir_is_a_service_error(embedder: Embedder) -> None:
+    base = Path(tempfile.mkdtemp(prefix="kb-readonly-"))
+    locked = base / "locked"
+    try:
+        base.chmod(0o755)
+        locked.mkdir()
+        locked.chmod(0o555)
+        if os.geteuid() != 0:
+            with pytest.raises(ServiceError, match="is not writable"):
+                KnowledgeIndex(embedder, path=locked)
+            return
+        # Root may write anywhere, so check the same directory as an unprivileged user.
+        proc = subprocess.run(
+            [sys.executable, "-c", _READ_ONLY_PROBE, str(locked)],
+            user=65534,
+            cwd=ROOT,
+            env={**os.environ, "HOME": str(base), "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        if proc.returncode != 0 and "PermissionError" in proc.stderr:
+            pytest.skip(f"the unprivileged user cannot read the project: {proc.stderr[-200:]}")
+        assert proc.returncode == 0, proc.stderr
+        assert f"ServiceError: Chroma data dir {locked} is not writable" in proc.stdout
+    finally:
+        locked.chmod(0o755)
+        shutil.rmtree(base)
+
+
+def test_unreachable_server_is_a_service_error(embedder: Embedder) -> None:
+    with socket.socket() as sock:  # find a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ServiceError, match="unreachable") as info:
+        KnowledgeIndex(embedder, url=f"http://127.0.0.1:{port}")
+    assert info.value.hint and "chroma run" in info.value.hint
+
+
+def test_bad_configuration(tmp_path: Path, embedder: Embedder) -> None:
+    with pytest.raises(ConfigError):
+        KnowledgeIndex(embedder, path=tmp_path, collection="x")
+    with pytest.raises(ConfigError):
+        KnowledgeIndex(embedder)
+    with pytest.raises(ConfigError):
+        KnowledgeIndex(embedder, url="ftp://example")
