@@ -1,0 +1,90 @@
+"""The semantic answer cache against the real embedded Redis and the real MiniLM embedder."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from graph.cache import AnswerCache, same_meaning
+from knowledge.embeddings import get_embedder
+
+CITATIONS = [{"n": 1, "source": "it/vpn.md", "heading": "VPN", "text": "Open the portal."}]
+
+
+def make_cache(redis_url: str, *, scope: str = "default", model: str = "local/p1",
+               max_age_s: int = 3600, name: str | None = None) -> AnswerCache:
+    return AnswerCache(
+        redis_url=redis_url,
+        embedder=get_embedder(),
+        scope=scope,
+        model_version=model,
+        distance_threshold=0.12,
+        ttl_s=3600,
+        max_age_s=max_age_s,
+        name=name or f"answers-{secrets.token_hex(4)}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("How do I enable the VPN?", "how can I enable the vpn", True),
+        ("How do I enable the VPN?", "How do I disable the VPN?", False),
+        ("Can I install pandas?", "Can I not install pandas?", False),
+        ("Is Python 3.10 supported?", "Is Python 3.12 supported?", False),
+        ("how do I turn on dark mode", "how do I turn off dark mode", False),
+    ],
+    ids=["paraphrase", "opposite", "negation", "version", "on-off"],
+)
+def test_same_meaning(a: str, b: str, same: bool) -> None:
+    assert same_meaning(a, b) is same
+
+
+async def test_paraphrase_hits_and_carries_citations(redis_url: str) -> None:
+    cache = make_cache(redis_url)
+    try:
+        await cache.astore("How do I reset my VPN password?", "Use the portal [1].", CITATIONS)
+        hit = await cache.alookup("how do i reset my vpn password")
+        assert hit is not None
+        assert hit.answer == "Use the portal [1]."
+        assert hit.citations == CITATIONS
+        assert hit.distance < 0.12
+        assert await cache.alookup("What is the office wifi password?") is None
+    finally:
+        await cache.aclose()
+
+
+async def test_verification_rejects_a_close_vector_with_flipped_meaning(redis_url: str) -> None:
+    cache = make_cache(redis_url)
+    try:
+        await cache.astore("How do I enable two-factor login?", "Settings > Security [1].",
+                           CITATIONS)
+        assert await cache.alookup("How do I disable two-factor login?") is None
+    finally:
+        await cache.aclose()
+
+
+async def test_entries_are_scoped_by_space_and_model(redis_url: str) -> None:
+    name = f"answers-{secrets.token_hex(4)}"
+    hr = make_cache(redis_url, scope="hr", name=name)
+    eng = make_cache(redis_url, scope="eng", name=name)
+    new_prompt = make_cache(redis_url, scope="hr", model="local/p2", name=name)
+    try:
+        await hr.astore("How many vacation days do I get?", "25 days [1].", CITATIONS)
+        assert await hr.alookup("How many vacation days do I get?") is not None
+        assert await eng.alookup("How many vacation days do I get?") is None
+        assert await new_prompt.alookup("How many vacation days do I get?") is None
+    finally:
+        for cache in (hr, eng, new_prompt):
+            await cache.aclose()
+
+
+async def test_entries_older_than_max_age_are_not_served(redis_url: str) -> None:
+    cache = make_cache(redis_url, max_age_s=60)
+    try:
+        await cache.astore("Where is the runbook?", "In the wiki [1].", CITATIONS)
+        cache.max_age_s = 0
+        assert await cache.alookup("Where is the runbook?") is None
+    finally:
+        await cache.aclose()

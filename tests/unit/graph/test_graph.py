@@ -1,0 +1,162 @@
+"""Graph logic: every intent reaches its branch, guards and memory behave, citations map to sources.
+
+The chat model is a scripted fake and the intent is fixed per test (the classifier has its own
+tests); Chroma, the embedder, the guards and the tools are the real ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from graph.context import BotContext
+from graph.graph import builder
+from graph.intents import IntentPrediction
+from graph.prompts import NO_SOURCES_ANSWER
+from graph.settings import Settings
+from graph.tools.builtin import default_registry
+from knowledge.chunking import Chunk
+from knowledge.embeddings import get_embedder
+from knowledge.index import KnowledgeIndex
+from observe.tracing import Tracer
+
+
+@dataclass
+class FixedIntent:
+    """Stands in for the classifier: always predicts ``intent``."""
+
+    intent: str
+
+    async def apredict(self, text: str) -> IntentPrediction:
+        return IntentPrediction(intent=self.intent, confidence=0.99, method="embedding")  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeIndex:
+    idx = KnowledgeIndex(get_embedder(), path=tmp_path_factory.mktemp("chroma"))
+    docs = {
+        "it/vpn.md": ("VPN > Reset", "To reset the VPN certificate, open vpn.example.com and "
+                      "click Reset certificate."),
+        "hr/leave.md": ("Leave > Vacation", "Employees get 25 vacation days per year."),
+    }
+    for source, (heading, text) in docs.items():
+        chunk = Chunk(id=source.replace("/", "-") + "-0", text=text, source=source,
+                      heading=heading, scope="default", position=0)
+        idx.upsert_source(source, "default", [chunk])
+    return idx
+
+
+def make_context(tmp_path: Path, index: KnowledgeIndex, intent: str, reply: str) -> BotContext:
+    settings = Settings(data_dir=tmp_path, cache_enabled=False)
+    return BotContext(
+        settings=settings,
+        tracer=Tracer(settings.traces_path),
+        llm=GenericFakeChatModel(messages=iter([AIMessage(reply)] * 3)),
+        classifier=FixedIntent(intent),  # type: ignore[arg-type]
+        index=index,
+        tools=default_registry(),
+    )
+
+
+async def run_turn(context: BotContext, question: str, thread: str = "t1",
+                   saver: InMemorySaver | None = None) -> tuple[dict[str, Any], list[str]]:
+    graph = builder.compile(checkpointer=saver or InMemorySaver())
+    visited: list[str] = []
+    config = {"configurable": {"thread_id": thread}}
+    async for update in graph.astream({"question": question, "trace_id": "a" * 32}, config,
+                                      context=context, stream_mode="updates"):
+        visited.extend(update)
+    state = await graph.aget_state(config)
+    return dict(state.values), visited
+
+
+async def test_question_retrieves_and_cites_the_right_source(tmp_path: Path,
+                                                             index: KnowledgeIndex) -> None:
+    ctx = make_context(tmp_path, index, "question", "Open vpn.example.com and click Reset [1].")
+    state, visited = await run_turn(ctx, "How do I reset the VPN certificate?")
+    assert visited == ["check_input", "lookup_cache", "load_memory", "classify_intent",
+                       "retrieve", "generate", "check_output", "store_cache", "save_memory"]
+    assert state["docs"][0]["source"] == "it/vpn.md"
+    assert [c["source"] for c in state["citations"]] == ["it/vpn.md"]
+    assert state["answer"].endswith("[1].")
+
+
+async def test_uncited_answer_gets_citations_from_the_output_guard(tmp_path: Path,
+                                                                  index: KnowledgeIndex) -> None:
+    ctx = make_context(tmp_path, index, "question", "Open the VPN portal and reset it.")
+    state, _ = await run_turn(ctx, "How do I reset the VPN certificate?")
+    assert state["citations"], "the output guard must attach citations"
+    assert state["citations"][0]["source"] == "it/vpn.md"
+    assert state["guard_problems"]
+
+
+async def test_question_without_relevant_sources_says_so_without_the_model(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    ctx = make_context(tmp_path, index, "question", "MADE UP")
+    ctx.settings.min_relevance = 0.99
+    state, visited = await run_turn(ctx, "What's the capital of Mongolia?")
+    assert state["answer"] == NO_SOURCES_ANSWER
+    assert state["citations"] == []
+    assert "retrieve" in visited
+
+
+@pytest.mark.parametrize(
+    ("intent", "question", "tool", "expected"),
+    [
+        ("summarize", "summarize this thread", "summarize_conversation", "nothing to summarise"),
+        ("escalate", "get me a human please", "escalate", "Please contact"),
+        ("ops_stats", "how many questions today?", "ops_stats", "Today so far"),
+        ("feedback", "that answer was wrong", "record_feedback", "no earlier answer"),
+    ],
+    ids=["summarize", "escalate", "ops_stats", "feedback"],
+)
+async def test_tool_intents_route_to_their_tool(tmp_path: Path, index: KnowledgeIndex,
+                                                intent: str, question: str, tool: str,
+                                                expected: str) -> None:
+    ctx = make_context(tmp_path, index, intent, "MODEL SHOULD NOT BE USED")
+    state, visited = await run_turn(ctx, question)
+    assert "call_tool" in visited and "retrieve" not in visited
+    assert state["tool_name"] == tool
+    assert expected in state["answer"]
+    assert "MODEL SHOULD NOT BE USED" not in state["answer"]
+
+
+async def test_chitchat_goes_straight_to_the_model(tmp_path: Path, index: KnowledgeIndex) -> None:
+    ctx = make_context(tmp_path, index, "chitchat", "Hi there! How can I help?")
+    state, visited = await run_turn(ctx, "hey 👋")
+    assert "retrieve" not in visited and "call_tool" not in visited
+    assert state["answer"] == "Hi there! How can I help?"
+    assert state["citations"] == []
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 5000, "\x00\x01\x02binary\x03" * 10],
+                         ids=["empty", "blank", "huge", "binary"])
+async def test_rejected_input_is_refused_and_not_remembered(tmp_path: Path, index: KnowledgeIndex,
+                                                            question: str) -> None:
+    ctx = make_context(tmp_path, index, "question", "MODEL SHOULD NOT BE USED")
+    state, visited = await run_turn(ctx, question)
+    assert visited == ["check_input", "refuse"]
+    assert state["answer"].startswith("I can't process that message")
+    assert state["messages"] == []
+
+
+async def test_memory_accumulates_and_feedback_targets_the_previous_answer(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    saver = InMemorySaver()
+    ctx = make_context(tmp_path, index, "question", "Open vpn.example.com [1].")
+    first, _ = await run_turn(ctx, "How do I reset the VPN certificate? mail me at a@b.com",
+                              saver=saver)
+    assert "a@b.com" not in first["messages"][0].content  # PII redacted before memory
+    ctx.classifier = FixedIntent("feedback")  # type: ignore[assignment]
+    second, _ = await run_turn(ctx, "that was wrong", saver=saver)
+    assert second["previous_trace_id"] == "a" * 32
+    assert "flagged" in second["answer"]
+    assert len(second["messages"]) == 4
