@@ -6,8 +6,8 @@ the index for ingest/search) and closes it again, even on error.
 
 from __future__ import annotations
 
+import os
 import secrets
-import signal
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,11 +74,11 @@ async def answer_and_print(assistant: Assistant, text: str, conversation_id: str
     shown = "".join(streamed).strip()
     if not shown:
         console.out(result.answer, highlight=False)
-    elif result.answer.startswith(shown):
-        console.out(result.answer[len(shown) :], highlight=False)
-    else:  # the output guard rewrote the answer: show the final text
-        console.print("\n[dim](corrected)[/]")
-        console.out(result.answer, highlight=False)
+    else:  # the guards may have trimmed or extended what streamed: show only the difference
+        common = len(os.path.commonprefix([shown, result.answer]))
+        if common < len(shown):
+            console.print("\n[dim](trimmed by the output guard)[/]")
+        console.out(result.answer[common:], highlight=False)
     print_sources(result)
     cached = " · cached" if result.cached else ""
     console.print(
@@ -192,7 +192,6 @@ def run_redis_foreground() -> None:
 
     settings = load_settings()
     server = EmbeddedRedis(settings.redis_dir, settings.redis_port)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     console.print(f"Embedded Redis on {server.url} (data in {settings.redis_dir}); Ctrl-C stops it.")
     server.run_foreground()
 

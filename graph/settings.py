@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     ``openai:gpt-4o-mini`` / ``anthropic:claude-sonnet-4-5``."""
     chat_base_url: str | None = None
     """Base URL for OpenAI-compatible servers (vLLM, Ollama, llama.cpp server)."""
-    max_answer_tokens: int = Field(default=256, ge=16, le=8192)
+    max_answer_tokens: int = Field(default=192, ge=16, le=8192)
     local_threads: int = Field(default=2, ge=1, le=64)
     local_context: int = Field(default=2048, ge=512, le=32768)
 

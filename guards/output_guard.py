@@ -15,6 +15,8 @@ from guardrails import AsyncGuard, OnFailAction
 
 from guards.validators import NOTE_SEPARATOR, CitedSources, configure_offline, find_markers
 
+EMPTY_ANSWER = "the answer is empty"
+
 
 @dataclass(frozen=True, slots=True)
 class OutputVerdict:
@@ -31,7 +33,7 @@ class OutputVerdict:
 
 
 def extract_citations(text: str) -> list[int]:
-    """The sorted distinct numbers cited by ``[n]`` / ``[n, m]`` markers outside code in ``text``."""
+    """The sorted distinct numbers cited by ``[n]`` / ``[n, m]`` markers outside code."""
     return sorted({n for _, _, numbers in find_markers(text) for n in numbers})
 
 
@@ -48,6 +50,8 @@ async def check_output(answer: str, *, source_count: int, require_citations: boo
     """Check an answer against ``source_count`` retrieved sources numbered ``1..source_count``."""
     if source_count < 0:
         raise ValueError(f"source_count must be >= 0, got {source_count!r}")
+    if not answer.strip():  # guardrails refuses to validate an empty output
+        return OutputVerdict(text="", citations=(), problems=(EMPTY_ANSWER,))
     outcome = await output_guard().validate(
         answer,
         metadata={"source_count": source_count, "require_citations": require_citations},

@@ -21,6 +21,7 @@ from typing import Any
 
 from guardrails import settings as guardrails_settings
 from guardrails.async_guard import AsyncGuard
+from guardrails.utils.hub_telemetry_utils import HubTelemetry
 from guardrails.validator_base import (
     ErrorSpan,
     FailResult,
@@ -50,15 +51,25 @@ _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.DOTALL)
 
 
 def configure_offline(guard: AsyncGuard) -> AsyncGuard:
-    """Turn off guardrails' remote telemetry on ``guard`` (and its OTel spans); return it.
+    """Switch off everything in guardrails that would send data out or copy raw text; return it.
 
-    guardrails-ai 0.11 exports usage spans to a remote OTLP endpoint unless metrics collection is
-    off; each Guard re-reads ``~/.guardrailsrc``, so it is switched off per guard. Its OpenTelemetry
-    spans would carry the raw, unredacted text as attributes: our traces are ``observe``'s, so
-    those are switched off too (``settings.disable_tracing`` only affects guardrails).
+    * ``configure(allow_metrics_collection=False)``: guardrails-ai 0.11 exports usage spans to a
+      remote OTLP endpoint unless metrics are off, and each Guard re-reads ``~/.guardrailsrc``.
+    * That switch lives on a process-wide ``HubTelemetry`` singleton which any Guard built later
+      without it turns back on (seen: "Failed to export spans" retries). Dropping the singleton's
+      tracer (every hub span helper checks it for None) and shutting its exporter down makes the
+      opt-out hold for the whole process.
+    * ``settings.disable_tracing``: guardrails' own OpenTelemetry spans carry the raw, unredacted
+      text as attributes; our traces are ``observe``'s, so guardrails' are off.
     """
     guardrails_settings.disable_tracing = True
     guard.configure(allow_metrics_collection=False)
+    hub = HubTelemetry()
+    if hub._tracer is not None:
+        hub._enabled = False
+        hub._tracer = None
+        if hub._tracer_provider is not None:
+            hub._tracer_provider.shutdown()
     return guard
 
 
@@ -95,7 +106,7 @@ class MaxLength(_InlineValidator):
 
 
 def redacted_kinds(before: str, after: str) -> tuple[str, ...]:
-    """The PII kinds whose ``<KIND>`` placeholder ``redact_pii`` added going from before to after."""
+    """The PII kinds whose ``<KIND>`` placeholder was added going from ``before`` to ``after``."""
     return tuple(k for k in PII_KINDS if after.count(f"<{k}>") > before.count(f"<{k}>"))
 
 
@@ -187,7 +198,7 @@ class CitedSources(_InlineValidator):
                 f"[{n}]" for n in range(1, min(source_count, MAX_CITED_BY_FIX) + 1)
             )
             text = f"{text.rstrip()}\n\n{line}" if text.strip() else line
-            notes.append(f"answer cited no source; appended '{line}'")
+            notes.append(f"answer cited no source: appended '{line}'")
             spans.append(ErrorSpan(start=0, end=len(value), reason="no citation"))
         if not notes:
             return PassResult()

@@ -52,14 +52,19 @@ class Hit:
 
 def _check_writable_dir(path: Path) -> None:
     """Create ``path`` if needed and prove we can write there, else raise ``ServiceError``."""
-    hint = "set ASSISTANT_DATA_DIR to a writable directory, fix its permissions, or set ASSISTANT_CHROMA_URL"
+    hint = (
+        "set ASSISTANT_DATA_DIR to a writable directory, fix its permissions, "
+        "or set ASSISTANT_CHROMA_URL"
+    )
     if path.exists() and not path.is_dir():
         raise ServiceError(f"Chroma data dir {path} is not a directory", hint=hint)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise ServiceError(f"Chroma data dir {path} cannot be created: {reason}", hint=hint) from exc
+        raise ServiceError(
+            f"Chroma data dir {path} cannot be created: {reason}", hint=hint
+        ) from exc
     if not os.access(path, os.W_OK | os.X_OK):
         raise ServiceError(f"Chroma data dir {path} is not writable", hint=hint)
     try:  # os.access is not the whole story (root, read-only mounts, ACLs): try a real write
@@ -168,7 +173,8 @@ class KnowledgeIndex:
         for chunk in chunks:
             if chunk.source != source or chunk.scope != scope:
                 raise ValueError(
-                    f"chunk {chunk.id} belongs to {chunk.scope}/{chunk.source}, not {scope}/{source}"
+                    f"chunk {chunk.id} belongs to {chunk.scope}/{chunk.source}, "
+                    f"not {scope}/{source}"
                 )
         stored = set(self._ids_where({"$and": [{"source": source}, {"scope": scope}]}))
         wanted = {chunk.id for chunk in chunks}
@@ -242,7 +248,7 @@ class KnowledgeIndex:
         """Sorted distinct sources stored (optionally only those in ``scope``)."""
         found: set[str] = set()
         offset = 0
-        where = {"scope": scope} if scope is not None else None
+        where: dict[str, Any] | None = {"scope": scope} if scope is not None else None
         while True:
             page = self._collection.get(
                 where=where, include=["metadatas"], limit=_PAGE, offset=offset

@@ -1,8 +1,8 @@
 """Document loaders: Markdown, reStructuredText, plain text and HTML into heading-scoped sections.
 
-Contract: ``load_document(path)`` returns the document's non-empty ``Section``s in reading order, each
-carrying the path of headings above it (outermost first). Unreadable, binary or undecodable files
-raise ``IngestError`` with a one-line reason; nothing else is raised for a bad document.
+Contract: ``load_document(path)`` returns the document's non-empty ``Section``s in reading order,
+each carrying the path of headings above it (outermost first). Unreadable, binary or undecodable
+files raise ``IngestError`` with a one-line reason; nothing else is raised for a bad document.
 """
 
 from __future__ import annotations
@@ -168,9 +168,11 @@ def parse_markdown(text: str, *, title: str = "") -> list[Section]:
         line = lines[i]
         fence_match = _FENCE.match(line)
         if fence is not None:
-            if fence_match and fence_match.group(1)[0] == fence[0] and len(
-                fence_match.group(1)
-            ) >= len(fence):
+            if (
+                fence_match
+                and fence_match.group(1)[0] == fence[0]
+                and len(fence_match.group(1)) >= len(fence)
+            ):
                 fence = None
             builder.add(line)
         elif fence_match:

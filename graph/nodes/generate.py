@@ -26,6 +26,23 @@ from observe.errors import ModelCallError
 
 SOURCE_CHARS = 700
 """Per-source text budget in the prompt (the local model has a small context)."""
+FENCE = "```"
+
+
+def tidy_truncated(answer: str) -> str:
+    """Cut an answer the token limit stopped mid-way back to its last complete part.
+
+    An unclosed code fence is dropped from its opening line (or closed, when nothing precedes
+    it); then a trailing half sentence is removed when a complete one precedes it.
+    """
+    if answer.count(FENCE) % 2:
+        head = answer[: answer.rfind(FENCE)].rstrip()
+        answer = head if head else answer.rstrip() + "\n" + FENCE
+    if answer.count(FENCE) % 2 == 0 and not answer.endswith(FENCE):
+        last_stop = max(answer.rfind(mark) for mark in (". ", ".\n", "! ", "? ", ":\n"))
+        if last_stop > len(answer) // 3:
+            answer = answer[: last_stop + 1]
+    return answer.rstrip().rstrip(":").rstrip() or answer
 
 
 def answer_messages(state: State) -> list[BaseMessage]:
@@ -76,6 +93,9 @@ async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
                 hint="run `assistant doctor` to check the model",
             ) from exc
         answer = str(full.content).strip() if full is not None else ""
+        finish_reason = full.response_metadata.get("finish_reason") if full else None
+        if finish_reason == "length":
+            answer = tidy_truncated(answer)
         usage = full.usage_metadata if full is not None else None
         span.update(
             {
@@ -84,9 +104,7 @@ async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
                 ),
                 "gen_ai.usage.input_tokens": usage["input_tokens"] if usage else None,
                 "gen_ai.usage.output_tokens": usage["output_tokens"] if usage else None,
-                "gen_ai.response.finish_reasons": (
-                    [full.response_metadata.get("finish_reason", "stop")] if full else None
-                ),
+                "gen_ai.response.finish_reasons": [finish_reason or "stop"],
             }
         )
     return {"answer": answer or "I don't know."}

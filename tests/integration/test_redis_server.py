@@ -1,4 +1,4 @@
-"""The embedded Redis: real redis-server 8 with Search + JSON, started, reused, restarted, stopped."""
+"""The embedded Redis: real redis-server 8 + Search + JSON, started, reused, restarted, stopped."""
 
 from __future__ import annotations
 

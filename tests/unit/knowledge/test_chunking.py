@@ -1,4 +1,4 @@
-"""Chunking: size limits, paragraph boundaries, whole code blocks, stable ids, contextual headers."""
+"""Chunking: size limits, paragraph breaks, whole code blocks, stable ids, contextual headers."""
 
 from __future__ import annotations
 
@@ -39,12 +39,11 @@ def test_code_block_is_kept_whole() -> None:
 def test_rst_literal_block_stays_with_its_introduction() -> None:
     text = (
         _para("filler", 100)
-        + "\n\nFor example::\n\n    for key in sorted(d):\n        print(key)\n\n    done()\n\nAfter."
+        + "\n\nFor example::\n\n    for key in sorted(d):\n        print(key)\n"
+        + "\n    done()\n\nAfter."
     )
     pieces = split_text(text, 300)
-    assert any(
-        "For example::" in p and "print(key)" in p and "done()" in p for p in pieces
-    ), pieces
+    assert any("For example::" in p and "print(key)" in p and "done()" in p for p in pieces), pieces
 
 
 def test_oversized_block_is_split_within_limit() -> None:

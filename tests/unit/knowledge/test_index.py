@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -19,8 +17,6 @@ from knowledge.embeddings import Embedder, get_embedder
 from knowledge.index import Hit, KnowledgeIndex
 from knowledge.loaders import Section
 from observe.errors import ConfigError, RetrievalError, ServiceError
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +92,7 @@ def test_persists_and_uses_cosine_without_default_embedding(
     collection = client.get_collection("knowledge", embedding_function=None)
     assert (collection.metadata or {}).get("hnsw:space") == "cosine"
     stored = collection.get(include=["embeddings", "metadatas"])
+    assert stored["embeddings"] is not None and stored["metadatas"] is not None
     assert len(stored["embeddings"][0]) == embedder.dimensions == 384
     assert {m["scope"] for m in stored["metadatas"]} == {"default"}
 
@@ -140,17 +137,32 @@ def test_data_dir_under_a_regular_file_is_a_service_error(
         KnowledgeIndex(embedder, path=blocker)
 
 
-_READ_ONLY_PROBE = """
-import sys
-from pathlib import Path
-from knowledge.embeddings import Embedder
-from knowledge.index import KnowledgeIndex
-from observe.errors import ServiceError
-try:
-    KnowledgeIndex(Embedder(), path=Path(sys.argv[1]))
-except ServiceError as exc:
-    print("ServiceError:", exc.message)
-"""
+def _try_open_as_nobody(embedder: Embedder, path: Path) -> str:
+    """Open an index at ``path`` in a forked child running as uid/gid 65534; report what it raised.
+
+    Root may write anywhere, so the permission check is exercised as an unprivileged user.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into pytest
+        outcome = "no error"
+        try:
+            os.close(read_fd)
+            os.setgid(65534)
+            os.setuid(65534)
+            KnowledgeIndex(embedder, path=path)
+        except ServiceError as exc:
+            outcome = f"ServiceError: {exc.message}"
+        except BaseException as exc:
+            outcome = f"{type(exc).__name__}: {exc}"
+        finally:
+            os.write(write_fd, outcome.encode())
+            os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        outcome = pipe.read()
+    os.waitpid(pid, 0)
+    return outcome
 
 
 def test_read_only_data_dir_is_a_service_error(embedder: Embedder) -> None:
@@ -163,21 +175,9 @@ def test_read_only_data_dir_is_a_service_error(embedder: Embedder) -> None:
         if os.geteuid() != 0:
             with pytest.raises(ServiceError, match="is not writable"):
                 KnowledgeIndex(embedder, path=locked)
-            return
-        # Root may write anywhere, so check the same directory as an unprivileged user.
-        proc = subprocess.run(
-            [sys.executable, "-c", _READ_ONLY_PROBE, str(locked)],
-            user=65534,
-            cwd=ROOT,
-            env={**os.environ, "HOME": str(base), "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        if proc.returncode != 0 and "PermissionError" in proc.stderr:
-            pytest.skip(f"the unprivileged user cannot read the project: {proc.stderr[-200:]}")
-        assert proc.returncode == 0, proc.stderr
-        assert f"ServiceError: Chroma data dir {locked} is not writable" in proc.stdout
+        else:
+            outcome = _try_open_as_nobody(embedder, locked)
+            assert outcome == f"ServiceError: Chroma data dir {locked} is not writable"
     finally:
         locked.chmod(0o755)
         shutil.rmtree(base)

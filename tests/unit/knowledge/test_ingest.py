@@ -51,9 +51,7 @@ def test_source_names_and_walk_order(handbook: Path) -> None:
     ]
 
 
-def test_ingest_then_search_finds_the_right_document(
-    handbook: Path, index: KnowledgeIndex
-) -> None:
+def test_ingest_then_search_finds_the_right_document(handbook: Path, index: KnowledgeIndex) -> None:
     report = ingest_paths(index, [handbook], progress=False)
     assert report.files_seen == 4 and report.files_ingested == 4
     assert report.skipped == []

@@ -1,0 +1,127 @@
+"""The whole assistant with every real part: embedded Redis, Chroma, MiniLM, SmolLM2 via llama.cpp.
+
+One assistant per module keeps model loads to one; the restart test starts its own Redis.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from graph.assistant import Assistant
+from graph.redis_server import free_port
+from graph.settings import Settings
+from knowledge.ingest import ingest_paths
+
+DOCS = Path(__file__).parents[1] / "data" / "e2e"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+async def assistant(tmp_path_factory: pytest.TempPathFactory,
+                    redis_url: str) -> AsyncIterator[Assistant]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("e2e"), redis_url=redis_url,
+                        knowledge_scope="e2e", max_answer_tokens=96)
+    started = await Assistant.start(settings)
+    report = ingest_paths(started.context.index, [DOCS], scope="e2e", progress=False)
+    assert report.files_ingested == 3 and not report.skipped
+    try:
+        yield started
+    finally:
+        await started.aclose()
+
+
+@pytest.mark.parametrize(
+    ("question", "source"),
+    [
+        ("How do I roll back a bad release?", "e2e/deploys.rst"),
+        ("Who gets paged if the primary on-call does not acknowledge?", "e2e/oncall.md"),
+    ],
+    ids=["rollback", "paging"],
+)
+async def test_answers_cite_the_source_that_holds_the_answer(assistant: Assistant, question: str,
+                                                             source: str) -> None:
+    tokens: list[str] = []
+    result = await assistant.ask(question, conversation_id=f"cite-{source}",
+                                 on_token=tokens.append)
+    assert result.intent == "question"
+    assert result.answer.strip()
+    assert "".join(tokens).strip(), "the model's answer must stream"
+    assert result.citations, result.answer
+    assert result.citations[0]["source"] == source
+    assert all(f"[{c['n']}]" in result.answer for c in result.citations)
+
+
+async def test_the_same_question_twice_is_served_by_the_cache(assistant: Assistant) -> None:
+    question = "When do on-call shifts change?"
+    first = await assistant.ask(question, conversation_id="cache-1")
+    second = await assistant.ask(question, conversation_id="cache-2")
+    assert not first.cached and second.cached
+    assert second.answer == first.answer
+    assert second.citations == first.citations
+    assert "chat local" not in second.timings_ms
+    assert second.timings_ms["total"] * 5 < first.timings_ms["total"]
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "marker"),
+    [
+        ("hey there, good morning!", "chitchat", None),
+        ("can you summarize this conversation for me", "summarize", "nothing to summarise"),
+        ("I need to talk to a real person about this", "escalate", "Please contact"),
+        ("how many questions have you answered today?", "ops_stats", "Today so far"),
+        ("that answer was wrong", "feedback", "no earlier answer"),
+    ],
+    ids=["chitchat", "summarize", "escalate", "ops_stats", "feedback"],
+)
+async def test_each_intent_reaches_its_branch(assistant: Assistant, message: str, intent: str,
+                                              marker: str | None) -> None:
+    result = await assistant.ask(message, conversation_id=f"intent-{intent}")
+    assert result.intent == intent
+    assert result.citations == []
+    if marker is None:
+        assert "chat local" in result.timings_ms and "retrieval knowledge" not in result.timings_ms
+    else:
+        assert marker in result.answer
+        assert "chat local" not in result.timings_ms
+
+
+async def test_traces_record_every_step_without_content(assistant: Assistant) -> None:
+    result = await assistant.ask("How long does a rollback take? my email is x@y.org",
+                                 conversation_id="trace-check")
+    path = assistant.settings.traces_path
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    mine = [r for r in records if r["trace_id"] == result.trace_id]
+    names = {r["name"] for r in mine}
+    assert {"turn", "guard.input", "intent.classify", "retrieval knowledge", "chat local",
+            "guard.output"} <= names
+    root = next(r for r in mine if r["name"] == "turn")
+    assert root["attributes"]["app.intent"] == "question"
+    assert all(r["parent_span_id"] == root["span_id"] for r in mine if r is not root)
+    chat = next(r for r in mine if r["name"] == "chat local")
+    assert chat["attributes"]["gen_ai.usage.output_tokens"] > 0
+    assert "x@y.org" not in path.read_text() and "rollback take" not in path.read_text()
+
+
+async def test_memory_survives_a_restart_of_the_embedded_redis(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, redis_port=free_port(), knowledge_scope="e2e")
+    first = await Assistant.start(settings)
+    try:
+        assert first._embedded_redis is not None
+        await first.ask("Where is the guest wifi password printed?", conversation_id="keep")
+    finally:
+        await first.aclose()  # stops the Redis this process started
+    second = await Assistant.start(settings)
+    try:
+        summary = await second.ask("please summarize our conversation so far",
+                                   conversation_id="keep")
+        other = await second.ask("please summarize our conversation so far",
+                                 conversation_id="someone-else")
+    finally:
+        await second.aclose()
+    assert summary.intent == "summarize"
+    assert "guest wifi password" in summary.answer
+    assert "nothing to summarise" in other.answer
