@@ -155,7 +155,9 @@ def search(
         print_json(hits)
         return
     for i, hit in enumerate(hits, start=1):
-        out.print(f"[bold]{i}. {hit['source']}[/] — {hit['heading']} [dim](score {hit['score']:.3f})[/]")
+        out.print(
+            f"[bold]{i}. {hit['source']}[/] — {hit['heading']} [dim](score {hit['score']:.3f})[/]"
+        )
         out.print(f"   {hit['text'][:200].replace(chr(10), ' ')}", highlight=False)
 
 

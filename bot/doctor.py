@@ -44,15 +44,18 @@ async def check_redis(settings: Settings) -> Check:
 
     from graph.redis_server import EmbeddedRedis
 
-    embedded = None if settings.redis_url else EmbeddedRedis(settings.redis_dir, settings.redis_port)
+    embedded = (
+        None if settings.redis_url else EmbeddedRedis(settings.redis_dir, settings.redis_port)
+    )
     try:
         if embedded is not None:
             await asyncio.to_thread(embedded.start)
         url = settings.redis_url or embedded.url  # type: ignore[union-attr]
         client = redis.Redis.from_url(url, socket_timeout=5)
         version = str(client.info("server")["redis_version"])
-        modules = {str(m[b"name"] if b"name" in m else m["name"]).lower()
-                   for m in client.module_list()}
+        modules = {
+            str(m[b"name"] if b"name" in m else m["name"]).lower() for m in client.module_list()
+        }
         client.close()
     except Exception as exc:
         return Check("redis", False, str(exc), _fix_for(exc, "set ASSISTANT_REDIS_URL or unset it"))
@@ -81,7 +84,9 @@ async def check_chroma_and_embeddings(settings: Settings) -> list[Check]:
     try:
         embedder = get_embedder(settings.embedding_model)
         vector = await embedder.aembed(["doctor check"])
-        checks.append(Check("embeddings", True, f"{settings.embedding_model}, {len(vector[0])} dims"))
+        checks.append(
+            Check("embeddings", True, f"{settings.embedding_model}, {len(vector[0])} dims")
+        )
     except Exception as exc:
         checks.append(Check("embeddings", False, str(exc), _fix_for(exc, "run `make install`")))
         return checks
@@ -92,11 +97,24 @@ async def check_chroma_and_embeddings(settings: Settings) -> list[Check]:
         detail = f"{count} chunks in {settings.collection!r} at {where}"
         checks.append(Check("chroma", True, detail))
         if count == 0:
-            checks.append(Check("knowledge", False, "the knowledge base is empty",
-                                "run `assistant ingest PATH...`", required=False))
+            checks.append(
+                Check(
+                    "knowledge",
+                    False,
+                    "the knowledge base is empty",
+                    "run `assistant ingest PATH...`",
+                    required=False,
+                )
+            )
     except Exception as exc:
-        checks.append(Check("chroma", False, str(exc),
-                            _fix_for(exc, "check ASSISTANT_CHROMA_URL / ASSISTANT_DATA_DIR")))
+        checks.append(
+            Check(
+                "chroma",
+                False,
+                str(exc),
+                _fix_for(exc, "check ASSISTANT_CHROMA_URL / ASSISTANT_DATA_DIR"),
+            )
+        )
     return checks
 
 
@@ -111,21 +129,30 @@ async def check_model(settings: Settings) -> Check:
         elapsed = time.perf_counter() - started
         text = str(reply.content).strip().replace("\n", " ")[:40]
     except Exception as exc:
-        return Check("model", False, f"{type(exc).__name__}: {exc}",
-                     _fix_for(exc, "set ASSISTANT_CHAT_MODEL=local or fix the provider's key"))
+        return Check(
+            "model",
+            False,
+            f"{type(exc).__name__}: {exc}",
+            _fix_for(exc, "set ASSISTANT_CHAT_MODEL=local or fix the provider's key"),
+        )
     return Check("model", True, f"{settings.chat_model}: {text!r} in {elapsed:.1f}s")
 
 
 def check_slack() -> Check:
     """Slack settings are optional for the terminal; report which are present."""
     names = ("BOT_TOKEN", "SIGNING_SECRET", "APP_TOKEN")
-    present = [n for n in names if os.environ.get(f"ASSISTANT_SLACK_{n}") or
-               os.environ.get(f"SLACK_{n}")]
+    present = [
+        n for n in names if os.environ.get(f"ASSISTANT_SLACK_{n}") or os.environ.get(f"SLACK_{n}")
+    ]
     if present:
         return Check("slack", True, f"set: {', '.join(present)}", required=False)
-    return Check("slack", False, "no Slack settings (terminal only)",
-                 "set ASSISTANT_SLACK_BOT_TOKEN and ASSISTANT_SLACK_SIGNING_SECRET to serve Slack",
-                 required=False)
+    return Check(
+        "slack",
+        False,
+        "no Slack settings (terminal only)",
+        "set ASSISTANT_SLACK_BOT_TOKEN and ASSISTANT_SLACK_SIGNING_SECRET to serve Slack",
+        required=False,
+    )
 
 
 def check_data_dir(settings: Settings) -> Check:
@@ -136,8 +163,12 @@ def check_data_dir(settings: Settings) -> Check:
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        return Check("data dir", False, f"{settings.data_dir}: {exc.strerror}",
-                     "set ASSISTANT_DATA_DIR to a writable directory")
+        return Check(
+            "data dir",
+            False,
+            f"{settings.data_dir}: {exc.strerror}",
+            "set ASSISTANT_DATA_DIR to a writable directory",
+        )
     return Check("data dir", True, str(settings.data_dir.resolve()))
 
 
@@ -167,4 +198,8 @@ def render(checks: list[Check], console: Console) -> None:
         table.add_row(mark, check.name, check.detail, check.fix)
     console.print(table)
     failed = [c.name for c in checks if c.required and not c.ok]
-    console.print("[red]failed: " + ", ".join(failed) + "[/]" if failed else "[green]all required checks passed[/]")
+    console.print(
+        "[red]failed: " + ", ".join(failed) + "[/]"
+        if failed
+        else "[green]all required checks passed[/]"
+    )

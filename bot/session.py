@@ -118,7 +118,9 @@ async def chat_loop(conversation: str, ingest_if_empty: Sequence[Path]) -> None:
     try:
         index = assistant.context.index
         if ingest_if_empty and index.count() == 0:
-            console.print(f"Knowledge base is empty: ingesting {', '.join(map(str, ingest_if_empty))}")
+            console.print(
+                f"Knowledge base is empty: ingesting {', '.join(map(str, ingest_if_empty))}"
+            )
             ingest_paths(index, list(ingest_if_empty), scope=settings.knowledge_scope)
         console.print(
             f"[bold]assistant[/] · {index.count()} chunks · model {settings.chat_model} · "
@@ -154,8 +156,9 @@ def ingest_command(paths: Sequence[Path], *, scope: str | None, progress: bool) 
 
     settings = load_settings()
     index = open_index(settings)
-    report = ingest_paths(index, list(paths), scope=scope or settings.knowledge_scope,
-                          progress=progress)
+    report = ingest_paths(
+        index, list(paths), scope=scope or settings.knowledge_scope, progress=progress
+    )
     summary = {
         "files_seen": report.files_seen,
         "files_ingested": report.files_ingested,
@@ -192,7 +195,9 @@ def run_redis_foreground() -> None:
 
     settings = load_settings()
     server = EmbeddedRedis(settings.redis_dir, settings.redis_port)
-    console.print(f"Embedded Redis on {server.url} (data in {settings.redis_dir}); Ctrl-C stops it.")
+    console.print(
+        f"Embedded Redis on {server.url} (data in {settings.redis_dir}); Ctrl-C stops it."
+    )
     server.run_foreground()
 
 

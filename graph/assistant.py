@@ -31,6 +31,8 @@ from graph.prompts import INTENT_SYSTEM, PROMPT_VERSION
 from graph.redis_server import EmbeddedRedis
 from graph.settings import INTENTS, Intent, Settings
 from graph.tools.builtin import default_registry
+from guards.input_guard import input_guard
+from guards.output_guard import output_guard
 from knowledge.embeddings import get_embedder
 from knowledge.index import KnowledgeIndex
 from observe.errors import ServiceError
@@ -127,6 +129,8 @@ class Assistant:
                 fallback=llm_intent_fallback(model),
             )
             await asyncio.to_thread(classifier.fit)
+            input_guard(settings.max_input_chars)  # build the guards now, not on the first turn
+            output_guard()
             model_version = f"{settings.chat_model}/{PROMPT_VERSION}"
             cache = (
                 AnswerCache(
@@ -155,7 +159,8 @@ class Assistant:
             raise
         context = BotContext(
             settings=settings,
-            tracer=tracer or Tracer(
+            tracer=tracer
+            or Tracer(
                 settings.traces_path,
                 environment=settings.environment,
                 keep_content=settings.trace_content,
@@ -197,9 +202,10 @@ class Assistant:
         }
         final: dict[str, Any] = {}
         started = time.perf_counter()
-        with collect_timings() as timings, tracer.span(
-            "turn", "SERVER", root_attributes, trace_id=trace_id
-        ) as root:
+        with (
+            collect_timings() as timings,
+            tracer.span("turn", "SERVER", root_attributes, trace_id=trace_id) as root,
+        ):
             try:
                 async for mode, chunk in self.graph.astream(
                     turn_input,

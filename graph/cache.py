@@ -28,18 +28,81 @@ from knowledge.embeddings import Embedder
 log = structlog.get_logger(__name__)
 
 _WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
-NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "cant", "dont", "doesnt",
-                       "isnt", "wont", "didnt", "shouldnt", "nor", "none"})
+NEGATIONS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "without",
+        "cannot",
+        "cant",
+        "dont",
+        "doesnt",
+        "isnt",
+        "wont",
+        "didnt",
+        "shouldnt",
+        "nor",
+        "none",
+    }
+)
 # One word of each opposite pair is enough when the other is too common to carry meaning
 # ("on"/"in"/"up" appear in most questions; "off"/"down" only when they matter).
-OPPOSITES = frozenset({
-    "off", "enable", "disable", "enabled", "disabled", "start", "stop", "add", "remove",
-    "allow", "deny", "block", "unblock", "open", "close", "increase", "decrease", "before",
-    "after", "max", "min", "maximum", "minimum", "down", "install", "uninstall", "encode",
-    "decode", "import", "export", "upload", "download", "lock", "unlock", "first", "last",
-    "asc", "ascending", "desc", "descending", "read", "write", "grant", "revoke",
-    "create", "delete", "public", "private", "sync", "async", "false",
-})
+OPPOSITES = frozenset(
+    {
+        "off",
+        "enable",
+        "disable",
+        "enabled",
+        "disabled",
+        "start",
+        "stop",
+        "add",
+        "remove",
+        "allow",
+        "deny",
+        "block",
+        "unblock",
+        "open",
+        "close",
+        "increase",
+        "decrease",
+        "before",
+        "after",
+        "max",
+        "min",
+        "maximum",
+        "minimum",
+        "down",
+        "install",
+        "uninstall",
+        "encode",
+        "decode",
+        "import",
+        "export",
+        "upload",
+        "download",
+        "lock",
+        "unlock",
+        "first",
+        "last",
+        "asc",
+        "ascending",
+        "desc",
+        "descending",
+        "read",
+        "write",
+        "grant",
+        "revoke",
+        "create",
+        "delete",
+        "public",
+        "private",
+        "sync",
+        "async",
+        "false",
+    }
+)
 
 
 def _critical_tokens(text: str) -> set[str]:

@@ -1,11 +1,11 @@
 """The whole flow of one turn, wired in one place.
 
-    check_input ─┬─ refuse ─▶ END
-                 └─ lookup_cache ─┬─ (hit) ───────────────────────────────────────────┐
-                                  └─ load_memory → classify_intent ─┬─ retrieve ─┐      │
-                                                                    ├─ call_tool ┼▶ generate
-                                                                    └────────────┘      │
-         generate → check_output → store_cache → save_memory ◀────────────────────────┘ → END
+check_input ─┬─ refuse ─▶ END
+             └─ lookup_cache ─┬─ (hit) ───────────────────────────────────────────┐
+                              └─ load_memory → classify_intent ─┬─ retrieve ─┐      │
+                                                                ├─ call_tool ┼▶ generate
+                                                                └────────────┘      │
+     generate → check_output → store_cache → save_memory ◀────────────────────────┘ → END
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ def conversation_id(*parts: str) -> str:
 
 
 async def open_memory(redis_url: str, ttl_minutes: int) -> AsyncRedisSaver:
-    """A ready checkpointer on ``redis_url``; conversations expire ``ttl_minutes`` after last use."""
+    """A ready checkpointer; conversations expire ``ttl_minutes`` after their last use."""
     saver = AsyncRedisSaver(
         redis_url=redis_url,
         ttl={"default_ttl": ttl_minutes, "refresh_on_read": True},

@@ -20,13 +20,11 @@ CHITCHAT_SYSTEM = (
     "You answer questions from the team's documents and can summarise the conversation."
 )
 
-INTENT_SYSTEM = (
-    "Classify the user's message. Reply with exactly one word from this list: {labels}."
-)
+INTENT_SYSTEM = "Classify the user's message. Reply with exactly one word from this list: {labels}."
 
 NO_SOURCES_ANSWER = (
     "I couldn't find anything about that in the team's documents. Try rephrasing, or say "
-    "\"talk to a human\" and I'll tell you whom to contact."
+    '"talk to a human" and I\'ll tell you whom to contact.'
 )
 
 REFUSAL = "I can't process that message: {reason}."

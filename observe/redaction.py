@@ -9,18 +9,52 @@ from __future__ import annotations
 
 import re
 
-# Order matters: the more specific patterns run first.
+# Order matters: the more specific patterns run first (an IBAN contains card-like digit runs).
 PII_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("EMAIL", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
-    ("CARD", re.compile(r"\b(?:\d[ -]?){13,19}\b")),
-    ("SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
     ("IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")),
+    ("SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
+    # Grouped like a card (4-4-4-x, Amex 4-6-5) or one run of 13-19 digits; Luhn-checked below.
+    (
+        "CARD",
+        re.compile(r"\b(?:(?:\d{4}[ -]){3}\d{1,7}|\d{4}[ -]\d{6}[ -]\d{5}|\d{13,19})\b"),
+    ),
+    # International (+CC ...) or North-American grouped numbers; bare digit runs are not phones.
     (
         "PHONE",
-        re.compile(r"(?<![\w.])\+?\d{1,3}[ .-]?\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}(?![\w.])"),
+        re.compile(
+            r"(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,4}\d{2,4}"
+            r"|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b)(?![\w-])"
+        ),
     ),
-    ("IP", re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")),
+    ("IP", re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")),
 )
+_VERSION_CONTEXT = re.compile(r"(?i)(?:version|release|upgrade|v|==|>=|<=)\s*$")
+
+
+def _luhn_ok(number: str) -> bool:
+    digits = [int(c) for c in number if c.isdigit()]
+    total = 0
+    for i, digit in enumerate(reversed(digits)):
+        if i % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def _is_pii(kind: str, match: re.Match[str]) -> bool:
+    """Second-stage checks that regexes cannot express."""
+    if kind == "CARD":
+        return _luhn_ok(match.group(0))
+    if kind == "IP":
+        before = match.string[max(0, match.start() - 12) : match.start()]
+        return not _VERSION_CONTEXT.search(before)
+    return True
+
+
+def _redact(kind: str, pattern: re.Pattern[str], text: str) -> str:
+    return pattern.sub(lambda m: f"<{kind}>" if _is_pii(kind, m) else m.group(0), text)
+
 
 SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{8,}"),  # Slack bot/user tokens
@@ -39,14 +73,15 @@ def find_pii(text: str) -> list[tuple[str, str]]:
     """Return ``(kind, matched text)`` for every piece of PII found in ``text``."""
     found: list[tuple[str, str]] = []
     for kind, pattern in PII_PATTERNS:
-        found.extend((kind, m.group(0)) for m in pattern.finditer(text))
+        found.extend((kind, m.group(0)) for m in pattern.finditer(text) if _is_pii(kind, m))
+        text = _redact(kind, pattern, text)
     return found
 
 
 def redact_pii(text: str) -> str:
-    """Replace e-mail addresses, card/phone/ID numbers and IPs by ``<KIND>`` placeholders."""
+    """Replace e-mail addresses, IBANs, card/phone/ID numbers and IPs by ``<KIND>`` placeholders."""
     for kind, pattern in PII_PATTERNS:
-        text = pattern.sub(f"<{kind}>", text)
+        text = _redact(kind, pattern, text)
     return text
 
 
@@ -55,4 +90,3 @@ def redact_secrets(text: str) -> str:
     for pattern in SECRET_PATTERNS:
         text = pattern.sub("[REDACTED]", text)
     return text
-

@@ -1,12 +1,12 @@
 """Spans as structlog JSON lines: one record per finished span, one per evaluation/feedback result.
 
-The schema is DESIGN.md §5: an envelope (``schema``, ``record``, ``ts``, ``service.*``, ``trace_id``,
-``span_id``, ``parent_span_id``, ``name``, ``kind``, start/end nanos, ``duration_ms``, ``status``) and
-``attributes`` with OTel GenAI keys plus ours under ``app.*``.
+The schema is DESIGN.md §5: an envelope (``schema``, ``record``, ``ts``, ``service.*``,
+``trace_id``, ``span_id``, ``parent_span_id``, ``name``, ``kind``, start/end nanos, ``duration_ms``,
+``status``) and ``attributes`` with OTel GenAI keys plus ours under ``app.*``.
 
 Message text may only be recorded under ``app.content.*`` keys. A processor drops those keys unless
-content capture is on, and PII-redacts them when it is; every string is scrubbed of secrets. Both run
-*before* rendering, so nothing unredacted is ever serialised.
+content capture is on, and PII-redacts them when it is; every string is scrubbed of secrets. Both
+run *before* rendering, so nothing unredacted is ever serialised.
 """
 
 from __future__ import annotations

@@ -124,12 +124,17 @@ async def record_feedback(args: FeedbackArgs, deps: ToolDeps) -> str:
 
 
 TOOLS = [
-    Tool("summarize_conversation", "Summarise this conversation.", SummarizeArgs,
-         summarize_conversation),
+    Tool(
+        "summarize_conversation",
+        "Summarise this conversation.",
+        SummarizeArgs,
+        summarize_conversation,
+    ),
     Tool("escalate", "Hand the user over to a human.", EscalateArgs, escalate),
     Tool("ops_stats", "The assistant's own usage and latency today.", OpsStatsArgs, ops_stats),
-    Tool("record_feedback", "Record feedback on the previous answer.", FeedbackArgs,
-         record_feedback),
+    Tool(
+        "record_feedback", "Record feedback on the previous answer.", FeedbackArgs, record_feedback
+    ),
 ]
 
 

@@ -102,12 +102,18 @@ class ToolRegistry:
         try:
             parsed = tool.args_model.model_validate(dict(args))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            return result(False, f"The {name} tool got bad arguments ({problems}).", "ValidationError")
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            )
+            return result(
+                False, f"The {name} tool got bad arguments ({problems}).", "ValidationError"
+            )
         try:
             output = await asyncio.wait_for(tool.func(parsed, deps), timeout=tool.timeout_s)
         except TimeoutError:
-            return result(False, f"The {name} tool timed out after {tool.timeout_s:g}s.", "TimeoutError")
+            return result(
+                False, f"The {name} tool timed out after {tool.timeout_s:g}s.", "TimeoutError"
+            )
         except ToolError as exc:
             return result(False, exc.message, type(exc).__name__)
         except Exception as exc:  # a tool bug must not take the turn down

@@ -21,10 +21,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-async def assistant(tmp_path_factory: pytest.TempPathFactory,
-                    redis_url: str) -> AsyncIterator[Assistant]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("e2e"), redis_url=redis_url,
-                        knowledge_scope="e2e", max_answer_tokens=96)
+async def assistant(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> AsyncIterator[Assistant]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("e2e"),
+        redis_url=redis_url,
+        knowledge_scope="e2e",
+        max_answer_tokens=96,
+    )
     started = await Assistant.start(settings)
     report = ingest_paths(started.context.index, [DOCS], scope="e2e", progress=False)
     assert report.files_ingested == 3 and not report.skipped
@@ -42,11 +47,11 @@ async def assistant(tmp_path_factory: pytest.TempPathFactory,
     ],
     ids=["rollback", "paging"],
 )
-async def test_answers_cite_the_source_that_holds_the_answer(assistant: Assistant, question: str,
-                                                             source: str) -> None:
+async def test_answers_cite_the_source_that_holds_the_answer(
+    assistant: Assistant, question: str, source: str
+) -> None:
     tokens: list[str] = []
-    result = await assistant.ask(question, conversation_id=f"cite-{source}",
-                                 on_token=tokens.append)
+    result = await assistant.ask(question, conversation_id=f"cite-{source}", on_token=tokens.append)
     assert result.intent == "question"
     assert result.answer.strip()
     assert "".join(tokens).strip(), "the model's answer must stream"
@@ -77,8 +82,9 @@ async def test_the_same_question_twice_is_served_by_the_cache(assistant: Assista
     ],
     ids=["chitchat", "summarize", "escalate", "ops_stats", "feedback"],
 )
-async def test_each_intent_reaches_its_branch(assistant: Assistant, message: str, intent: str,
-                                              marker: str | None) -> None:
+async def test_each_intent_reaches_its_branch(
+    assistant: Assistant, message: str, intent: str, marker: str | None
+) -> None:
     result = await assistant.ask(message, conversation_id=f"intent-{intent}")
     assert result.intent == intent
     assert result.citations == []
@@ -90,14 +96,21 @@ async def test_each_intent_reaches_its_branch(assistant: Assistant, message: str
 
 
 async def test_traces_record_every_step_without_content(assistant: Assistant) -> None:
-    result = await assistant.ask("How long does a rollback take? my email is x@y.org",
-                                 conversation_id="trace-check")
+    result = await assistant.ask(
+        "How long does a rollback take? my email is x@y.org", conversation_id="trace-check"
+    )
     path = assistant.settings.traces_path
     records = [json.loads(line) for line in path.read_text().splitlines()]
     mine = [r for r in records if r["trace_id"] == result.trace_id]
     names = {r["name"] for r in mine}
-    assert {"turn", "guard.input", "intent.classify", "retrieval knowledge", "chat local",
-            "guard.output"} <= names
+    assert {
+        "turn",
+        "guard.input",
+        "intent.classify",
+        "retrieval knowledge",
+        "chat local",
+        "guard.output",
+    } <= names
     root = next(r for r in mine if r["name"] == "turn")
     assert root["attributes"]["app.intent"] == "question"
     assert all(r["parent_span_id"] == root["span_id"] for r in mine if r is not root)
@@ -116,10 +129,12 @@ async def test_memory_survives_a_restart_of_the_embedded_redis(tmp_path: Path) -
         await first.aclose()  # stops the Redis this process started
     second = await Assistant.start(settings)
     try:
-        summary = await second.ask("please summarize our conversation so far",
-                                   conversation_id="keep")
-        other = await second.ask("please summarize our conversation so far",
-                                 conversation_id="someone-else")
+        summary = await second.ask(
+            "please summarize our conversation so far", conversation_id="keep"
+        )
+        other = await second.ask(
+            "please summarize our conversation so far", conversation_id="someone-else"
+        )
     finally:
         await second.aclose()
     assert summary.intent == "summarize"

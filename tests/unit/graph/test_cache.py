@@ -12,8 +12,14 @@ from knowledge.embeddings import get_embedder
 CITATIONS = [{"n": 1, "source": "it/vpn.md", "heading": "VPN", "text": "Open the portal."}]
 
 
-def make_cache(redis_url: str, *, scope: str = "default", model: str = "local/p1",
-               max_age_s: int = 3600, name: str | None = None) -> AnswerCache:
+def make_cache(
+    redis_url: str,
+    *,
+    scope: str = "default",
+    model: str = "local/p1",
+    max_age_s: int = 3600,
+    name: str | None = None,
+) -> AnswerCache:
     return AnswerCache(
         redis_url=redis_url,
         embedder=get_embedder(),
@@ -58,8 +64,9 @@ async def test_paraphrase_hits_and_carries_citations(redis_url: str) -> None:
 async def test_verification_rejects_a_close_vector_with_flipped_meaning(redis_url: str) -> None:
     cache = make_cache(redis_url)
     try:
-        await cache.astore("How do I enable two-factor login?", "Settings > Security [1].",
-                           CITATIONS)
+        await cache.astore(
+            "How do I enable two-factor login?", "Settings > Security [1].", CITATIONS
+        )
         assert await cache.alookup("How do I disable two-factor login?") is None
     finally:
         await cache.aclose()

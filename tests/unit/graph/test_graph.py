@@ -41,13 +41,21 @@ class FixedIntent:
 def index(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeIndex:
     idx = KnowledgeIndex(get_embedder(), path=tmp_path_factory.mktemp("chroma"))
     docs = {
-        "it/vpn.md": ("VPN > Reset", "To reset the VPN certificate, open vpn.example.com and "
-                      "click Reset certificate."),
+        "it/vpn.md": (
+            "VPN > Reset",
+            "To reset the VPN certificate, open vpn.example.com and click Reset certificate.",
+        ),
         "hr/leave.md": ("Leave > Vacation", "Employees get 25 vacation days per year."),
     }
     for source, (heading, text) in docs.items():
-        chunk = Chunk(id=source.replace("/", "-") + "-0", text=text, source=source,
-                      heading=heading, scope="default", position=0)
+        chunk = Chunk(
+            id=source.replace("/", "-") + "-0",
+            text=text,
+            source=source,
+            heading=heading,
+            scope="default",
+            position=0,
+        )
         idx.upsert_source(source, "default", [chunk])
     return idx
 
@@ -64,31 +72,44 @@ def make_context(tmp_path: Path, index: KnowledgeIndex, intent: str, reply: str)
     )
 
 
-async def run_turn(context: BotContext, question: str, thread: str = "t1",
-                   saver: InMemorySaver | None = None) -> tuple[dict[str, Any], list[str]]:
+async def run_turn(
+    context: BotContext, question: str, thread: str = "t1", saver: InMemorySaver | None = None
+) -> tuple[dict[str, Any], list[str]]:
     graph = builder.compile(checkpointer=saver or InMemorySaver())
     visited: list[str] = []
     config = {"configurable": {"thread_id": thread}}
-    async for update in graph.astream({"question": question, "trace_id": "a" * 32}, config,
-                                      context=context, stream_mode="updates"):
+    async for update in graph.astream(
+        {"question": question, "trace_id": "a" * 32}, config, context=context, stream_mode="updates"
+    ):
         visited.extend(update)
     state = await graph.aget_state(config)
     return dict(state.values), visited
 
 
-async def test_question_retrieves_and_cites_the_right_source(tmp_path: Path,
-                                                             index: KnowledgeIndex) -> None:
+async def test_question_retrieves_and_cites_the_right_source(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
     ctx = make_context(tmp_path, index, "question", "Open vpn.example.com and click Reset [1].")
     state, visited = await run_turn(ctx, "How do I reset the VPN certificate?")
-    assert visited == ["check_input", "lookup_cache", "load_memory", "classify_intent",
-                       "retrieve", "generate", "check_output", "store_cache", "save_memory"]
+    assert visited == [
+        "check_input",
+        "lookup_cache",
+        "load_memory",
+        "classify_intent",
+        "retrieve",
+        "generate",
+        "check_output",
+        "store_cache",
+        "save_memory",
+    ]
     assert state["docs"][0]["source"] == "it/vpn.md"
     assert [c["source"] for c in state["citations"]] == ["it/vpn.md"]
     assert state["answer"].endswith("[1].")
 
 
-async def test_uncited_answer_gets_citations_from_the_output_guard(tmp_path: Path,
-                                                                  index: KnowledgeIndex) -> None:
+async def test_uncited_answer_gets_citations_from_the_output_guard(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
     ctx = make_context(tmp_path, index, "question", "Open the VPN portal and reset it.")
     state, _ = await run_turn(ctx, "How do I reset the VPN certificate?")
     assert state["citations"], "the output guard must attach citations"
@@ -117,9 +138,9 @@ async def test_question_without_relevant_sources_says_so_without_the_model(
     ],
     ids=["summarize", "escalate", "ops_stats", "feedback"],
 )
-async def test_tool_intents_route_to_their_tool(tmp_path: Path, index: KnowledgeIndex,
-                                                intent: str, question: str, tool: str,
-                                                expected: str) -> None:
+async def test_tool_intents_route_to_their_tool(
+    tmp_path: Path, index: KnowledgeIndex, intent: str, question: str, tool: str, expected: str
+) -> None:
     ctx = make_context(tmp_path, index, intent, "MODEL SHOULD NOT BE USED")
     state, visited = await run_turn(ctx, question)
     assert "call_tool" in visited and "retrieve" not in visited
@@ -136,10 +157,14 @@ async def test_chitchat_goes_straight_to_the_model(tmp_path: Path, index: Knowle
     assert state["citations"] == []
 
 
-@pytest.mark.parametrize("question", ["", "   ", "x" * 5000, "\x00\x01\x02binary\x03" * 10],
-                         ids=["empty", "blank", "huge", "binary"])
-async def test_rejected_input_is_refused_and_not_remembered(tmp_path: Path, index: KnowledgeIndex,
-                                                            question: str) -> None:
+@pytest.mark.parametrize(
+    "question",
+    ["", "   ", "x" * 5000, "\x00\x01\x02binary\x03" * 10],
+    ids=["empty", "blank", "huge", "binary"],
+)
+async def test_rejected_input_is_refused_and_not_remembered(
+    tmp_path: Path, index: KnowledgeIndex, question: str
+) -> None:
     ctx = make_context(tmp_path, index, "question", "MODEL SHOULD NOT BE USED")
     state, visited = await run_turn(ctx, question)
     assert visited == ["check_input", "refuse"]
@@ -152,8 +177,9 @@ async def test_memory_accumulates_and_feedback_targets_the_previous_answer(
 ) -> None:
     saver = InMemorySaver()
     ctx = make_context(tmp_path, index, "question", "Open vpn.example.com [1].")
-    first, _ = await run_turn(ctx, "How do I reset the VPN certificate? mail me at a@b.com",
-                              saver=saver)
+    first, _ = await run_turn(
+        ctx, "How do I reset the VPN certificate? mail me at a@b.com", saver=saver
+    )
     assert "a@b.com" not in first["messages"][0].content  # PII redacted before memory
     ctx.classifier = FixedIntent("feedback")  # type: ignore[assignment]
     second, _ = await run_turn(ctx, "that was wrong", saver=saver)

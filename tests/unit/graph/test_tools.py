@@ -42,11 +42,13 @@ async def test_registry_turns_failures_into_messages(settings: Settings) -> None
     async def refusing(args: NoArgs, deps: ToolDeps) -> str:
         raise ToolError("You can't do that here.")
 
-    registry = ToolRegistry([
-        Tool("slow", "", NoArgs, slow, timeout_s=0.05),
-        Tool("broken", "", NoArgs, broken),
-        Tool("refusing", "", NoArgs, refusing),
-    ])
+    registry = ToolRegistry(
+        [
+            Tool("slow", "", NoArgs, slow, timeout_s=0.05),
+            Tool("broken", "", NoArgs, broken),
+            Tool("refusing", "", NoArgs, refusing),
+        ]
+    )
     deps = deps_for(settings)
     timed_out = await registry.run("slow", {}, deps)
     assert not timed_out.ok and timed_out.error_type == "TimeoutError"
@@ -60,8 +62,9 @@ async def test_registry_turns_failures_into_messages(settings: Settings) -> None
 
 
 async def test_bad_arguments_are_reported_not_raised(settings: Settings) -> None:
-    result = await default_registry().run("summarize_conversation", {"max_turns": 0},
-                                          deps_for(settings))
+    result = await default_registry().run(
+        "summarize_conversation", {"max_turns": 0}, deps_for(settings)
+    )
     assert not result.ok and result.error_type == "ValidationError"
     assert "max_turns" in result.output
 
@@ -73,8 +76,9 @@ async def test_summarize_lists_each_exchange(settings: Settings) -> None:
         HumanMessage("and the 2FA app?"),
         AIMessage("Install the Authenticator app and scan the QR code [2]."),
     ]
-    result = await default_registry().run("summarize_conversation", {},
-                                          deps_for(settings, history=history))
+    result = await default_registry().run(
+        "summarize_conversation", {}, deps_for(settings, history=history)
+    )
     assert result.ok
     assert "last 2 exchange" in result.output
     assert "reset my VPN password" in result.output
@@ -100,8 +104,9 @@ async def test_feedback_is_an_eval_record_on_the_previous_trace(settings: Settin
     assert record["record"] == "eval" and record["trace_id"] == "a" * 32
     assert record["attributes"]["gen_ai.evaluation.score.label"] == "negative"
     assert "app.content.feedback" not in record["attributes"]  # content off by default
-    no_previous = await default_registry().run("record_feedback", {"comment": "great"},
-                                               deps_for(settings))
+    no_previous = await default_registry().run(
+        "record_feedback", {"comment": "great"}, deps_for(settings)
+    )
     assert not no_previous.ok and "no earlier answer" in no_previous.output
 
 

@@ -57,6 +57,11 @@ def test_upsert_search_and_scores(tmp_path: Path, embedder: Embedder) -> None:
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
     assert 0.3 < scores[0] <= 1.0 + 1e-6
+    # The score is the cosine similarity of our own vectors (a dot product: they are normalised).
+    query_vec = embedder.embed_one("Can I bring my dog to work?")
+    doc_vec = embedder.embed_one(f"Handbook > Dogs in the office\n\n{PETS['Dogs in the office']}")
+    cosine = sum(q * d for q, d in zip(query_vec, doc_vec, strict=True))
+    assert scores[0] == pytest.approx(cosine, abs=1e-4)
     # Cosine similarity: the query against its own stored text scores ~1.
     exact = index.search(f"Handbook > Bicycles\n\n{PARKING['Bicycles']}", k=1)[0]
     assert exact.source == "parking.md" and exact.score == pytest.approx(1.0, abs=1e-3)
@@ -91,6 +96,8 @@ def test_persists_and_uses_cosine_without_default_embedding(
     client = chromadb.PersistentClient(str(path), settings=Settings(anonymized_telemetry=False))
     collection = client.get_collection("knowledge", embedding_function=None)
     assert (collection.metadata or {}).get("hnsw:space") == "cosine"
+    assert collection.configuration["hnsw"]["space"] == "cosine"  # type: ignore[index]
+    assert collection.configuration.get("embedding_function") is None
     stored = collection.get(include=["embeddings", "metadatas"])
     assert stored["embeddings"] is not None and stored["metadatas"] is not None
     assert len(stored["embeddings"][0]) == embedder.dimensions == 384

@@ -73,8 +73,9 @@ def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
     token = "xoxb-123456789012-abcdefABCDEF"
     with tracer.span("x", attributes={"app.content.q": f"my token {token}", "app.note": token}):
         pass
-    tracer.evaluation(trace_id="0" * 32, span_id=None, name="user_feedback",
-                      explanation=f"key sk-proj-{'a' * 30}")
+    tracer.evaluation(
+        trace_id="0" * 32, span_id=None, name="user_feedback", explanation=f"key sk-proj-{'a' * 30}"
+    )
     tracer.close()
     raw = path.read_text()
     assert "xoxb-" not in raw and "sk-proj" not in raw
@@ -84,8 +85,13 @@ def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
 def test_evaluation_records_use_otel_names(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     tracer = Tracer(path)
-    tracer.evaluation(trace_id="ab" * 16, span_id="cd" * 8, name="user_feedback",
-                      score_value=0.0, score_label="negative")
+    tracer.evaluation(
+        trace_id="ab" * 16,
+        span_id="cd" * 8,
+        name="user_feedback",
+        score_value=0.0,
+        score_label="negative",
+    )
     tracer.close()
     (record,) = read(path)
     assert record["record"] == "eval"

@@ -1,0 +1,132 @@
+"""The ``assistant`` command as a user runs it: bad input gives one clear line, no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.redis_server import free_port
+
+ASSISTANT = Path(sys.executable).parent / "assistant"
+DOCS = Path(__file__).parents[1] / "data" / "e2e"
+
+
+def run(
+    args: list[str],
+    data_dir: Path,
+    *,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
+    environ = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(data_dir),
+        "ASSISTANT_REDIS_PORT": str(free_port()),
+        **(env or {}),
+    }
+    environ.pop("ASSISTANT_REDIS_URL", None)
+    return subprocess.run(
+        [str(ASSISTANT), *args],
+        input=stdin,
+        capture_output=True,
+        env=environ,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_one_clear_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    stderr = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode != 0, stderr
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error:")
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "fragment"),
+    [
+        (["ask", ""], None, "empty message"),
+        (["ask", "   \n\t"], None, "empty message"),
+        (["ask", "-"], ("why " * 25_000).encode(), "4,000-character limit"),
+        (["ask", "-"], bytes(range(256)) * 40, "not readable text"),
+        (["ask", "-"], os.urandom(4000), "not readable text"),
+    ],
+    ids=["empty", "blank", "100kB", "binary", "random-bytes"],
+)
+def test_unusable_questions_are_rejected(
+    tmp_path: Path, args: list[str], stdin: bytes | None, fragment: str
+) -> None:
+    assert_one_clear_error(run(args, tmp_path, stdin=stdin), "message rejected", fragment)
+
+
+def test_missing_ingest_path(tmp_path: Path) -> None:
+    proc = run(["ingest", str(tmp_path / "nope")], tmp_path)
+    assert_one_clear_error(proc, "no such file or directory", "nope")
+
+
+def test_redis_port_already_taken(tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        proc = run(["ask", "hello"], tmp_path, env={"ASSISTANT_REDIS_PORT": str(port)})
+    assert_one_clear_error(proc, f"port {port} is already in use", "ASSISTANT_REDIS_PORT")
+
+
+def test_chroma_data_dir_not_writable(tmp_path: Path) -> None:
+    (tmp_path / "chroma").write_text("a file where the Chroma directory should be")
+    proc = run(["ingest", str(DOCS)], tmp_path)
+    assert_one_clear_error(proc, "chroma")
+
+
+def test_invalid_setting_names_the_variable(tmp_path: Path) -> None:
+    proc = run(["search", "x"], tmp_path, env={"ASSISTANT_TOP_K": "lots"})
+    assert_one_clear_error(proc, "top_k")
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    data_dir = tmp_path_factory.mktemp("cli")
+    proc = run(["ingest", "--json", str(DOCS)], data_dir)
+    assert proc.returncode == 0, proc.stderr.decode()
+    report = json.loads(proc.stdout)
+    assert report["files_ingested"] == 3 and report["chunks_added"] > 0
+    yield data_dir
+
+
+def test_reingesting_unchanged_files_adds_nothing(ingested: Path) -> None:
+    proc = run(["ingest", "--json", str(DOCS)], ingested)
+    report = json.loads(proc.stdout)
+    assert report["chunks_added"] == 0 and report["chunks_unchanged"] > 0
+
+
+def test_search_json(ingested: Path) -> None:
+    proc = run(["search", "roll back a release", "--k", "2", "--json"], ingested)
+    hits = json.loads(proc.stdout)
+    assert len(hits) == 2 and hits[0]["source"] == "e2e/deploys.rst"
+
+
+@pytest.mark.slow
+def test_ask_json_cites_and_second_ask_is_cached(ingested: Path) -> None:
+    port = str(free_port())
+    question = "How do I roll back a bad release?"
+    first = run(["ask", "--json", question], ingested, env={"ASSISTANT_REDIS_PORT": port})
+    assert first.returncode == 0, first.stderr.decode()
+    second = run(["ask", "--json", question], ingested, env={"ASSISTANT_REDIS_PORT": port})
+    one, two = json.loads(first.stdout), json.loads(second.stdout)
+    assert set(one) >= {"answer", "citations", "intent", "trace_id", "cached", "timings_ms"}
+    assert one["citations"][0]["source"] == "e2e/deploys.rst"
+    assert not one["cached"] and two["cached"]
+    assert two["trace_id"] != one["trace_id"]
