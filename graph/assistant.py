@@ -13,10 +13,11 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.redis.aio import AsyncRedisSaver
 from langgraph.graph.state import CompiledStateGraph
 from redis.exceptions import RedisError
@@ -70,7 +71,7 @@ def llm_intent_fallback(llm: BaseChatModel) -> Callable[[str], Any]:
             timeout=20,
         )
         words = str(reply.content).lower().replace(",", " ").split()
-        return next((w for w in words if w in INTENTS), None)  # type: ignore[return-value]
+        return next((cast(Intent, w) for w in words if w in INTENTS), None)
 
     return ask_model
 
@@ -192,7 +193,7 @@ class Assistant:
         """Run one turn of ``conversation_id``; tokens of a model answer go to ``on_token``."""
         tracer = self.context.tracer
         trace_id = new_trace_id()
-        config = {"configurable": {"thread_id": conversation_id}}
+        config: RunnableConfig = {"configurable": {"thread_id": conversation_id}}
         turn_input = {"question": text, "user_id": user_id, "trace_id": trace_id}
         root_attributes = {
             "gen_ai.operation.name": "invoke_workflow",
@@ -209,14 +210,14 @@ class Assistant:
             try:
                 async for mode, chunk in self.graph.astream(
                     turn_input,
-                    config,  # type: ignore[arg-type]
+                    config,
                     context=self.context,
                     stream_mode=["messages", "values"],
                 ):
                     if mode == "values":
-                        final = chunk  # type: ignore[assignment]
+                        final = cast(dict[str, Any], chunk)
                     elif on_token is not None:
-                        message, metadata = chunk  # type: ignore[misc]
+                        message, metadata = cast(tuple[Any, dict[str, Any]], chunk)
                         if metadata.get("langgraph_node") == "generate" and isinstance(
                             message, AIMessageChunk
                         ):

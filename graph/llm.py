@@ -12,7 +12,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -108,8 +108,8 @@ class LocalLlamaChat(BaseChatModel):
                 if cancelled.is_set():
                     finish_reason = "cancelled"
                     break
-                choice = part["choices"][0]  # type: ignore[index]
-                text = choice.get("delta", {}).get("content") or ""
+                choice = cast(dict[str, Any], part["choices"][0])  # type: ignore[index]
+                text = str(choice.get("delta", {}).get("content") or "")
                 finish_reason = choice.get("finish_reason") or finish_reason
                 if text:
                     output_tokens += 1

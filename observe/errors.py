@@ -3,7 +3,8 @@
 Every error a person can cause or fix (bad input, missing file, taken port, dead service) is an
 ``AssistantError`` carrying a one-line ``message`` and, where one exists, a ``hint`` that says
 how to fix it. The CLI prints ``message`` (and ``hint``) and exits non-zero; it never shows a
-traceback for these. It lives in the bottom layer so every package can raise it without import cycles.
+traceback for these. It lives in the bottom layer so every package can raise it without
+import cycles.
 """
 
 from __future__ import annotations
