@@ -214,6 +214,29 @@ def bench_intents(
         out.print(render_table(report))
 
 
+@bench_app.command("model")
+def bench_model(
+    runs: Annotated[int, typer.Option(min=1, max=50, help="Generations to time.")] = 5,
+) -> None:
+    """Time to first token and tokens/s of the configured chat model."""
+    from bot.bench import bench_model as run_bench
+
+    print_json(run_async(lambda: run_bench(runs)))
+
+
+@bench_app.command("ask")
+def bench_ask(
+    question: Annotated[str, typer.Argument(help="Asked twice through the full graph.")] = (
+        "How do I iterate over a dict in sorted order?"
+    ),
+    fresh: Annotated[bool, typer.Option(help="Clear the semantic cache first.")] = True,
+) -> None:
+    """Uncached vs cached answer latency for one question (clears the cache by default)."""
+    from bot.bench import bench_ask as run_bench
+
+    print_json(run_async(lambda: run_bench(question, fresh)))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

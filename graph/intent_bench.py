@@ -1,8 +1,9 @@
-"""Benchmark the intent classifier on labelled rows: accuracy, macro-F1, per-intent scores, confusion.
+"""Benchmark the intent classifier: accuracy, macro-F1, per-intent scores, confusion matrix.
 
 ``load_rows`` reads a JSONL file of ``{"text": ..., "intent": ...}`` rows and rejects a bad row with
 its line number. ``evaluate`` runs the classifier (``predict_many``, so the fallback policy applies)
-and returns an ``IntentReport``; ``to_dict()`` is the ``--json`` output, ``render_table`` the human one.
+and returns an ``IntentReport``: ``to_dict()`` is the ``--json`` output, ``render_table`` the
+human one.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def load_rows(path: Path) -> list[dict[str, str]]:
     except OSError as exc:
         raise InputRejected(
             f"cannot read intent data {str(path)!r}: {exc.strerror or exc}",
-            hint="pass a JSONL file of {\"text\": ..., \"intent\": ...} rows",
+            hint='pass a JSONL file of {"text": ..., "intent": ...} rows',
         ) from exc
     rows: list[dict[str, str]] = []
     for lineno, line in enumerate(lines, start=1):

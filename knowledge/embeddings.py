@@ -71,13 +71,6 @@ class Embedder:
                 self._model = SentenceTransformer(str(self._path), device="cpu")
             return self._model
 
-    @property
-    def dimensions(self) -> int:
-        """Length of every vector this embedder returns."""
-        dims = self.model.get_sentence_embedding_dimension()
-        assert dims is not None
-        return int(dims)
-
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed ``texts`` (blocking); returns normalised vectors in input order."""
         if not texts:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rich.console import Console
 
@@ -50,6 +51,19 @@ def test_heldout_shares_no_text_with_training() -> None:
     counts = {intent: sum(r["intent"] == intent for r in rows) for intent in INTENTS}
     assert min(counts.values()) >= 25
     assert counts["question"] == max(counts.values())
+
+
+def test_heldout_rows_are_not_paraphrase_copies_of_training() -> None:
+    embedder = get_embedder()
+    training = [t for texts in load_examples().values() for t in texts]
+    heldout = [row["text"] for row in load_rows(HELDOUT)]
+    train_vectors = np.asarray(embedder.embed(training))
+    similarity = np.asarray(embedder.embed(heldout)) @ train_vectors.T
+    closest = similarity.max(axis=1)
+    copies = [
+        (heldout[i], training[int(similarity[i].argmax())]) for i in np.flatnonzero(closest >= 0.9)
+    ]
+    assert copies == []
 
 
 def test_heldout_accuracy_is_at_least_090(report: IntentReport) -> None:
@@ -177,7 +191,11 @@ def test_normalize_text_turns_slack_markup_into_words() -> None:
 @pytest.mark.parametrize(
     ("content", "line", "match"),
     [
-        ('{"text": "hi", "intent": "chitchat"}\n{"text": "x", "intent": "weather"}\n', 2, "weather"),
+        (
+            '{"text": "hi", "intent": "chitchat"}\n{"text": "x", "intent": "weather"}\n',
+            2,
+            "weather",
+        ),
         ('{"text": "hi", "intent": "chitchat"}\n\n{not json}\n', 3, "JSON"),
         ('{"text": "", "intent": "question"}\n', 1, "text"),
         ('["hi", "chitchat"]\n', 1, "object"),
@@ -217,11 +235,21 @@ def test_evaluate_arithmetic_and_outputs() -> None:
         {"text": "c", "intent": "chitchat"},
         {"text": "d", "intent": "feedback"},
     ]
-    answers: dict[str, Intent] = {"a": "question", "b": "chitchat", "c": "chitchat", "d": "feedback"}
+    answers: dict[str, Intent] = {
+        "a": "question",
+        "b": "chitchat",
+        "c": "chitchat",
+        "d": "feedback",
+    }
     result = evaluate(TableClassifier(answers), rows)
     assert result.n == 4 and result.accuracy == pytest.approx(0.75)
     assert result.confusion["question"] == {
-        "question": 1, "chitchat": 1, "summarize": 0, "escalate": 0, "feedback": 0, "ops_stats": 0
+        "question": 1,
+        "chitchat": 1,
+        "summarize": 0,
+        "escalate": 0,
+        "feedback": 0,
+        "ops_stats": 0,
     }
     q, c = result.per_intent["question"], result.per_intent["chitchat"]
     assert (q.precision, q.recall, q.support) == (1.0, 0.5, 2)

@@ -141,4 +141,6 @@ def test_real_python_faq(index: KnowledgeIndex) -> None:
     hits = index.search("How do I iterate over a dict in sorted order?", k=5)
     assert hits[0].source.startswith("faq/")
     assert any("sorted(" in h.text for h in hits)
-    assert elapsed < 60, f"ingesting the FAQ took {elapsed:.1f}s"
+    # ~35 CPU-seconds (≈20 s on an idle 2-core machine); the bound only catches a regression
+    # such as embedding chunk by chunk, with room for a busy machine.
+    assert elapsed < 90, f"ingesting the FAQ took {elapsed:.1f}s"
