@@ -43,7 +43,7 @@ Method = Literal["embedding", "llm", "default"]
 Fallback = Callable[[str], Awaitable[Intent | None]]
 
 EXAMPLES_RESOURCE = "intents.yaml"
-DEFAULT_C = 32.0
+DEFAULT_C = 16.0
 """Inverse regularisation of the logistic regression (3x5-fold CV on the bundled examples)."""
 LEXICAL_WEIGHT = 1.5
 """Scale of the TF-IDF block against the unit-length embedding (chosen by the same CV)."""
@@ -142,6 +142,7 @@ class IntentClassifier:
         self._vectorizer: TfidfVectorizer | None = None
         self._classes: list[Intent] = []
         self._lock = threading.Lock()
+        self._fit_lock = threading.Lock()
 
     @property
     def fitted(self) -> bool:
@@ -171,20 +172,22 @@ class IntentClassifier:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
+        texts = [t for texts in self.examples.values() for t in texts]
+        labels = [intent for intent, texts in self.examples.items() for _ in texts]
+        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+        vectorizer.fit([normalize_text(t) for t in texts])
+        model = LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced")
+        model.fit(self._features(texts, vectorizer), np.asarray(labels))
         with self._lock:
-            texts = [t for texts in self.examples.values() for t in texts]
-            labels = [intent for intent, texts in self.examples.items() for _ in texts]
-            vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
-            vectorizer.fit([normalize_text(t) for t in texts])
-            model = LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced")
-            model.fit(self._features(texts, vectorizer), np.asarray(labels))
             self._classes = [cast(Intent, str(c)) for c in model.classes_]
             self._model, self._vectorizer = model, vectorizer
         return self
 
     def _probabilities(self, texts: Sequence[str]) -> NDArray[np.float64]:
         if not self.fitted:
-            self.fit()
+            with self._fit_lock:  # concurrent first predictions fit once
+                if not self.fitted:
+                    self.fit()
         assert self._model is not None and self._vectorizer is not None
         features = self._features(texts, self._vectorizer)
         return np.asarray(self._model.predict_proba(features), dtype=np.float64)
@@ -209,7 +212,7 @@ class IntentClassifier:
             return own
         try:
             answer = await self.fallback(text)
-        except Exception as exc:  # noqa: BLE001 - any fallback failure keeps the own answer
+        except Exception as exc:  # any failure keeps the classifier's answer
             log.warning("intent fallback failed: %s: %s", type(exc).__name__, exc)
             answer = None
         if answer is not None and answer in INTENTS:
