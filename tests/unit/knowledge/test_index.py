@@ -100,7 +100,7 @@ def test_persists_and_uses_cosine_without_default_embedding(
     assert collection.configuration.get("embedding_function") is None
     stored = collection.get(include=["embeddings", "metadatas"])
     assert stored["embeddings"] is not None and stored["metadatas"] is not None
-    assert len(stored["embeddings"][0]) == embedder.dimensions == 384
+    assert len(stored["embeddings"][0]) == len(embedder.embed_one("x")) == 384
     assert {m["scope"] for m in stored["metadatas"]} == {"default"}
 
 
