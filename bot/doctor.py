@@ -51,18 +51,16 @@ async def check_redis(settings: Settings) -> Check:
         if embedded is not None:
             await asyncio.to_thread(embedded.start)
         url = settings.redis_url or embedded.url  # type: ignore[union-attr]
-        client = redis.Redis.from_url(url, socket_timeout=5)
+        client = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
         version = str(client.info("server")["redis_version"])
-        modules = {
-            str(m[b"name"] if b"name" in m else m["name"]).lower() for m in client.module_list()
-        }
+        modules = {str(m["name"]).lower() for m in client.module_list()}
         client.close()
     except Exception as exc:
         return Check("redis", False, str(exc), _fix_for(exc, "set ASSISTANT_REDIS_URL or unset it"))
     finally:
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
-    missing = {"search", "rejson"} - {m.replace("ft", "search") for m in modules}
+    missing = {"search", "rejson"} - modules
     major = int(version.split(".")[0])
     if major < 8 or missing:
         return Check(

@@ -130,3 +130,29 @@ def test_ask_json_cites_and_second_ask_is_cached(ingested: Path) -> None:
     assert one["citations"][0]["source"] == "e2e/deploys.rst"
     assert not one["cached"] and two["cached"]
     assert two["trace_id"] != one["trace_id"]
+
+
+def test_doctor_passes_on_the_embedded_default(tmp_path: Path) -> None:
+    proc = run(["doctor", "--json"], tmp_path)
+    checks = {c["name"]: c for c in json.loads(proc.stdout)}
+    assert proc.returncode == 0, checks
+    for name in ("data dir", "redis", "embeddings", "chroma", "model"):
+        assert checks[name]["ok"], checks[name]
+    assert "Redis 8." in checks["redis"]["detail"]
+    assert checks["slack"]["required"] is False
+
+
+def test_bench_intents_prints_scores(tmp_path: Path) -> None:
+    data = Path(__file__).parents[1] / "data" / "intents_heldout.jsonl"
+    proc = run(["bench", "intents", "--data", str(data), "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    report = json.loads(proc.stdout)
+    assert report["n"] > 100 and 0.0 <= report["accuracy"] <= 1.0
+    assert set(report["confusion"]) == {
+        "question",
+        "chitchat",
+        "summarize",
+        "escalate",
+        "feedback",
+        "ops_stats",
+    }
