@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -43,20 +46,34 @@ ConversationOption = Annotated[
 
 
 def _error_log_path() -> Path:
-    return Path(os.environ.get("ASSISTANT_DATA_DIR", ".assistant")) / "logs" / "errors.log"
+    try:
+        from graph.settings import load_settings
+
+        return load_settings().logs_dir / "errors.log"
+    except Exception:  # settings are broken: that error was already reported
+        return Path(".assistant") / "logs" / "errors.log"
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM / SIGHUP end the command like Ctrl-C does, so clean-up code runs."""
+    raise SystemExit(128 + signum)
 
 
 def run_command(body: Callable[[], T]) -> T:
     """Run a command body; known errors become one line and exit 1, never a traceback."""
     from observe.errors import AssistantError
     from observe.logging import configure_logging
+    from observe.redaction import redact_secrets
 
     configure_logging()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit_on_signal)
     try:
         return body()
     except AssistantError as exc:
         hint = f" (hint: {exc.hint})" if exc.hint else ""
-        err.print(f"[bold red]error:[/] {exc.message}{hint}", highlight=False, soft_wrap=True)
+        line = redact_secrets(f"{exc.message}{hint}")
+        err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -68,12 +85,13 @@ def run_command(body: Callable[[], T]) -> T:
         try:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             with log_path.open("a", encoding="utf-8") as fh:
-                fh.write(traceback.format_exc() + "\n")
+                fh.write(redact_secrets(traceback.format_exc()) + "\n")
             where = f"details in {log_path}"
         except OSError:
             where = "no error log could be written"
+        summary = redact_secrets(f"unexpected {type(exc).__name__}: {exc}")
         err.print(
-            f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc} ({where})",
+            f"[bold red]error:[/] {escape(summary)} ({where})",
             highlight=False,
             soft_wrap=True,
         )

@@ -75,7 +75,7 @@ async def check_redis(settings: Settings) -> Check:
 
 async def check_chroma_and_embeddings(settings: Settings) -> list[Check]:
     """The embedder loads and embeds; the Chroma index opens and counts."""
-    from bot.session import open_index
+    from graph.factories import open_index
     from knowledge.embeddings import get_embedder
 
     checks: list[Check] = []

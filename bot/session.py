@@ -6,6 +6,7 @@ the index for ingest/search) and closes it again, even on error.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import Sequence
@@ -15,32 +16,19 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+from graph.factories import open_index
 from graph.settings import Settings, load_settings
-from observe.errors import InputRejected
+from observe.errors import AssistantError, InputRejected
 
 if TYPE_CHECKING:
     from graph.assistant import Assistant, TurnResult
     from graph.intent_bench import IntentReport
-    from knowledge.index import KnowledgeIndex
 
 console = Console()
 HELP = (
     "Type a question and press Enter. Commands: /new (start a new conversation), "
     "/help, /quit (or Ctrl-D)."
 )
-
-
-def open_index(settings: Settings) -> KnowledgeIndex:
-    """The knowledge index named by the settings (no Redis, no model)."""
-    from knowledge.embeddings import get_embedder
-    from knowledge.index import KnowledgeIndex
-
-    return KnowledgeIndex(
-        get_embedder(settings.embedding_model),
-        path=None if settings.chroma_url else settings.chroma_path,
-        url=settings.chroma_url,
-        collection=settings.collection,
-    )
 
 
 async def precheck(text: str, settings: Settings) -> None:
@@ -121,7 +109,9 @@ async def chat_loop(conversation: str, ingest_if_empty: Sequence[Path]) -> None:
             console.print(
                 f"Knowledge base is empty: ingesting {', '.join(map(str, ingest_if_empty))}"
             )
-            ingest_paths(index, list(ingest_if_empty), scope=settings.knowledge_scope)
+            await asyncio.to_thread(
+                ingest_paths, index, list(ingest_if_empty), scope=settings.knowledge_scope
+            )
         console.print(
             f"[bold]assistant[/] · {index.count()} chunks · model {settings.chat_model} · "
             f"conversation {conversation!r}\n{HELP}"
@@ -145,7 +135,11 @@ async def chat_loop(conversation: str, ingest_if_empty: Sequence[Path]) -> None:
             if not command:
                 continue
             console.print("[bold green]assistant ›[/] ", end="")
-            await answer_and_print(assistant, text, conversation)
+            try:
+                await answer_and_print(assistant, text, conversation)
+            except AssistantError as exc:  # one failed turn must not end the chat
+                hint = f" (hint: {exc.hint})" if exc.hint else ""
+                console.print(f"\n[red]error:[/] {escape(exc.message + hint)}", highlight=False)
     finally:
         await assistant.aclose()
 
@@ -203,16 +197,10 @@ def run_redis_foreground() -> None:
 
 def bench_intents_command(data: Path) -> IntentReport:
     """Evaluate the configured intent classifier on a labelled JSONL file."""
+    from graph.factories import build_classifier
     from graph.intent_bench import evaluate, load_rows
-    from graph.intents import IntentClassifier, load_examples
-    from knowledge.embeddings import get_embedder
 
-    settings = load_settings()
     rows = load_rows(data)
-    classifier = IntentClassifier(
-        get_embedder(settings.embedding_model),
-        load_examples(settings.intent_examples),
-        threshold=settings.intent_threshold,
-    )
+    classifier = build_classifier(load_settings())
     classifier.fit()
     return evaluate(classifier, rows)

@@ -18,14 +18,14 @@ from typing import Any, cast
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.redis.aio import AsyncRedisSaver
+from langgraph.checkpoint.redis.ashallow import AsyncShallowRedisSaver
 from langgraph.graph.state import CompiledStateGraph
 from redis.exceptions import RedisError
 
 from graph.cache import AnswerCache
 from graph.context import BotContext
+from graph.factories import build_classifier, open_index
 from graph.graph import builder
-from graph.intents import IntentClassifier, load_examples
 from graph.llm import build_chat_model
 from graph.memory import close_memory, open_memory
 from graph.prompts import INTENT_SYSTEM, PROMPT_VERSION
@@ -34,9 +34,8 @@ from graph.settings import INTENTS, Intent, Settings
 from graph.tools.builtin import default_registry
 from guards.input_guard import input_guard
 from guards.output_guard import output_guard
-from knowledge.embeddings import get_embedder
-from knowledge.index import KnowledgeIndex
 from observe.errors import ServiceError
+from observe.redaction import user_hash
 from observe.tracing import Tracer, collect_timings, new_trace_id
 
 TokenCallback = Callable[[str], None]
@@ -84,7 +83,7 @@ class Assistant:
         *,
         context: BotContext,
         graph: CompiledStateGraph[Any, Any, Any, Any],
-        memory: AsyncRedisSaver,
+        memory: AsyncShallowRedisSaver,
         redis_url: str,
         embedded_redis: EmbeddedRedis | None,
     ) -> None:
@@ -115,38 +114,7 @@ class Assistant:
             await asyncio.to_thread(embedded.start)
             redis_url = embedded.url
         try:
-            embedder = get_embedder(settings.embedding_model)
-            index = KnowledgeIndex(
-                embedder,
-                path=None if settings.chroma_url else settings.chroma_path,
-                url=settings.chroma_url,
-                collection=settings.collection,
-            )
-            model = llm or build_chat_model(settings)
-            classifier = IntentClassifier(
-                embedder,
-                load_examples(settings.intent_examples),
-                threshold=settings.intent_threshold,
-                fallback=llm_intent_fallback(model),
-            )
-            await asyncio.to_thread(classifier.fit)
-            input_guard(settings.max_input_chars)  # build the guards now, not on the first turn
-            output_guard()
-            model_version = f"{settings.chat_model}/{PROMPT_VERSION}"
-            cache = (
-                AnswerCache(
-                    redis_url=redis_url,
-                    embedder=embedder,
-                    scope=settings.knowledge_scope,
-                    model_version=model_version,
-                    distance_threshold=settings.cache_distance_threshold,
-                    ttl_s=settings.cache_ttl_seconds,
-                    max_age_s=settings.cache_max_age_seconds,
-                )
-                if settings.cache_enabled
-                else None
-            )
-            memory = await open_memory(redis_url, settings.memory_ttl_minutes)
+            context, memory = await cls._connect(settings, redis_url, tracer, llm)
         except RedisError as exc:
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
@@ -158,6 +126,43 @@ class Assistant:
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
             raise
+        graph = builder.compile(checkpointer=memory, name="assistant")
+        return cls(
+            context=context,
+            graph=graph,
+            memory=memory,
+            redis_url=redis_url,
+            embedded_redis=embedded,
+        )
+
+    @staticmethod
+    async def _connect(
+        settings: Settings,
+        redis_url: str,
+        tracer: Tracer | None,
+        llm: BaseChatModel | None,
+    ) -> tuple[BotContext, AsyncShallowRedisSaver]:
+        """Open every client the graph needs (blocking set-up runs in worker threads)."""
+        index = await asyncio.to_thread(open_index, settings)
+        model = llm or build_chat_model(settings)
+        classifier = build_classifier(settings, fallback=llm_intent_fallback(model))
+        await asyncio.to_thread(classifier.fit)
+        await asyncio.to_thread(input_guard, settings.max_input_chars)  # built now, not per turn
+        await asyncio.to_thread(output_guard)
+        model_version = f"{settings.chat_model}/{PROMPT_VERSION}/{settings.collection}"
+        cache = None
+        if settings.cache_enabled:
+            cache = await asyncio.to_thread(
+                AnswerCache,
+                redis_url=redis_url,
+                embedder=index.embedder,
+                scope=settings.knowledge_scope,
+                model_version=model_version,
+                distance_threshold=settings.cache_distance_threshold,
+                ttl_s=settings.cache_ttl_seconds,
+                max_age_s=settings.cache_max_age_seconds,
+            )
+        memory = await open_memory(redis_url, settings.memory_ttl_minutes)
         context = BotContext(
             settings=settings,
             tracer=tracer
@@ -173,14 +178,7 @@ class Assistant:
             cache=cache,
             model_version=model_version,
         )
-        graph = builder.compile(checkpointer=memory, name="assistant")
-        return cls(
-            context=context,
-            graph=graph,
-            memory=memory,
-            redis_url=redis_url,
-            embedded_redis=embedded,
-        )
+        return context, memory
 
     async def ask(
         self,
@@ -199,6 +197,7 @@ class Assistant:
             "gen_ai.operation.name": "invoke_workflow",
             "gen_ai.workflow.name": "assistant",
             "gen_ai.conversation.id": conversation_id,
+            "user.hash": user_hash(user_id),
             "app.content.question": text,
         }
         final: dict[str, Any] = {}
@@ -255,9 +254,11 @@ class Assistant:
 
     async def aclose(self) -> None:
         """Close connections and stop the embedded Redis if this process started it."""
-        if self.context.cache is not None:
-            await self.context.cache.aclose()
-        await close_memory(self.memory)
-        self.context.tracer.close()
-        if self._embedded_redis is not None:
-            await asyncio.to_thread(self._embedded_redis.stop)
+        try:
+            if self.context.cache is not None:
+                await self.context.cache.aclose()
+            await close_memory(self.memory)
+        finally:
+            self.context.tracer.close()
+            if self._embedded_redis is not None:
+                await asyncio.to_thread(self._embedded_redis.stop)

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 from redis.exceptions import RedisError
+from redisvl.exceptions import RedisVLError
 from redisvl.extensions.cache.llm import SemanticCache
 from redisvl.query.filter import Tag
 from redisvl.utils.vectorize import CustomVectorizer
@@ -176,7 +177,7 @@ class AnswerCache:
             candidates = await self._cache.acheck(
                 vector=vector, num_results=3, filter_expression=self._filter
             )
-        except RedisError as exc:
+        except (RedisError, RedisVLError) as exc:
             log.warning("cache lookup failed; answering without cache", error=type(exc).__name__)
             return None
         now = time.time()
@@ -205,7 +206,7 @@ class AnswerCache:
                 metadata={"citations": citations},
                 filters={"scope": self.scope, "model": self.model_version},
             )
-        except RedisError as exc:
+        except (RedisError, RedisVLError) as exc:
             log.warning("cache store failed; answer not cached", error=type(exc).__name__)
 
     async def aclear(self) -> None:

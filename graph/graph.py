@@ -18,7 +18,7 @@ from graph.nodes.call_tool import call_tool
 from graph.nodes.check_input import check_input
 from graph.nodes.check_output import check_output
 from graph.nodes.classify_intent import classify_intent
-from graph.nodes.generate import generate
+from graph.nodes.generate import generate, retryable
 from graph.nodes.load_memory import load_memory
 from graph.nodes.lookup_cache import lookup_cache
 from graph.nodes.refuse import refuse
@@ -27,7 +27,6 @@ from graph.nodes.save_memory import save_memory
 from graph.nodes.store_cache import store_cache
 from graph.routes import after_cache, after_input, by_intent
 from graph.state import InputState, State
-from observe.errors import ModelCallError
 
 builder = StateGraph(State, input_schema=InputState, context_schema=BotContext)
 
@@ -38,7 +37,7 @@ builder.add_node(load_memory)
 builder.add_node(classify_intent)
 builder.add_node(retrieve)
 builder.add_node(call_tool)
-builder.add_node(generate, retry_policy=RetryPolicy(max_attempts=2, retry_on=ModelCallError))
+builder.add_node(generate, retry_policy=RetryPolicy(max_attempts=2, retry_on=retryable))
 builder.add_node(check_output)
 builder.add_node(store_cache)
 builder.add_node(save_memory)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -19,7 +20,6 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import PrivateAttr
 
 from observe.errors import ConfigError, ModelCallError
 
@@ -47,11 +47,50 @@ def local_model_path() -> Path:
     return found[0]
 
 
+@dataclass(frozen=True)
+class _LoadedModel:
+    """One llama.cpp context and the lock that serialises its use (shared per process)."""
+
+    llama: Llama
+    lock: threading.Lock
+
+
 @lru_cache(maxsize=2)
-def _load_llama(path: str, n_ctx: int, n_threads: int) -> Llama:
+def _load_llama(path: str, n_ctx: int, n_threads: int) -> _LoadedModel:
     from llama_cpp import Llama
 
-    return Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    return _LoadedModel(llama, threading.Lock())
+
+
+TEMPLATE_TOKENS_PER_MESSAGE = 8
+"""Room for the chat template's role markers around each message."""
+TEMPLATE_MARGIN = 48
+"""Room for what the template adds on its own (SmolLM2's adds a default system prompt)."""
+
+
+def fit_to_context(
+    llama: Llama, messages: list[dict[str, str]], budget: int
+) -> list[dict[str, str]]:
+    """Shorten the longest message until the prompt fits ``budget`` tokens (head kept).
+
+    The input guard bounds characters, not tokens: 4,000 characters of some scripts are more
+    tokens than the local model's whole context, and llama.cpp fails on an oversized prompt.
+    """
+    lengths = [
+        len(llama.tokenize(m["content"].encode("utf-8"), add_bos=False, special=False))
+        for m in messages
+    ]
+    excess = sum(lengths) + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) - budget
+    if excess <= 0:
+        return messages
+    longest = max(range(len(messages)), key=lengths.__getitem__)
+    tokens = llama.tokenize(messages[longest]["content"].encode("utf-8"), add_bos=False)
+    keep = max(lengths[longest] - excess, 0)
+    text = llama.detokenize(tokens[:keep]).decode("utf-8", errors="ignore")
+    fitted = list(messages)
+    fitted[longest] = {**messages[longest], "content": text + " …"}
+    return fitted
 
 
 class LocalLlamaChat(BaseChatModel):
@@ -62,7 +101,6 @@ class LocalLlamaChat(BaseChatModel):
     n_threads: int = 2
     max_tokens: int = 256
     temperature: float = 0.1
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
@@ -73,8 +111,8 @@ class LocalLlamaChat(BaseChatModel):
         return {"model_path": self.model_path, "n_ctx": self.n_ctx}
 
     @property
-    def llama(self) -> Llama:
-        """The loaded model (shared per process)."""
+    def loaded(self) -> _LoadedModel:
+        """The loaded model and its lock (shared per process)."""
         return _load_llama(self.model_path, self.n_ctx, self.n_threads)
 
     def _chat_messages(self, messages: list[BaseMessage]) -> list[dict[str, str]]:
@@ -92,13 +130,20 @@ class LocalLlamaChat(BaseChatModel):
     def _generate_chunks(
         self, messages: list[BaseMessage], stop: list[str] | None, cancelled: threading.Event
     ) -> Iterator[ChatGenerationChunk]:
-        """Generate under the lock; the caller sets ``cancelled`` to stop early."""
-        with self._lock:
-            llama = self.llama
+        """Generate under the model's lock; the caller sets ``cancelled`` to stop early."""
+        loaded = self.loaded
+        while not loaded.lock.acquire(timeout=0.1):
+            if cancelled.is_set():
+                return
+        try:
+            llama = loaded.llama
             output_tokens = 0
             finish_reason = "stop"
+            prompt = fit_to_context(
+                llama, self._chat_messages(messages), self.n_ctx - self.max_tokens - TEMPLATE_MARGIN
+            )
             stream = llama.create_chat_completion(
-                messages=self._chat_messages(messages),  # type: ignore[arg-type]
+                messages=prompt,  # type: ignore[arg-type]
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
                 stop=stop,
@@ -115,6 +160,8 @@ class LocalLlamaChat(BaseChatModel):
                     output_tokens += 1
                     yield ChatGenerationChunk(message=AIMessageChunk(content=text))
             input_tokens = max(llama.n_tokens - output_tokens, 0)
+        finally:
+            loaded.lock.release()
         usage = UsageMetadata(
             input_tokens=input_tokens,
             output_tokens=output_tokens,

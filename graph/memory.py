@@ -1,25 +1,19 @@
-"""Conversation memory: LangGraph's ``AsyncRedisSaver`` checkpointer, keyed by conversation id.
+"""Conversation memory: LangGraph's shallow Redis checkpointer, keyed by conversation id.
 
-A conversation id names one thread of talk: a terminal session now, a Slack thread later. The saver
-parses ``:`` inside keys, so ids are built from parts joined by ``/`` and any ``:`` is replaced.
+A conversation id names one thread of talk: a terminal session now, a Slack thread later. The
+shallow saver keeps only the latest checkpoint of each conversation, so storage grows with the
+(trimmed) conversation, not with every step of every turn, and the raw input a turn starts with
+is overwritten once the input guard has replaced it by the redacted text.
 """
 
 from __future__ import annotations
 
-from langgraph.checkpoint.redis.aio import AsyncRedisSaver
+from langgraph.checkpoint.redis.ashallow import AsyncShallowRedisSaver
 
 
-def conversation_id(*parts: str) -> str:
-    """A checkpointer-safe id from its parts, e.g. ``("T1", "C2", "1712.5")`` → ``T1/C2/1712.5``."""
-    cleaned = [p.strip().replace(":", "_") for p in parts if p and p.strip()]
-    if not cleaned:
-        raise ValueError("a conversation id needs at least one non-empty part")
-    return "/".join(cleaned)
-
-
-async def open_memory(redis_url: str, ttl_minutes: int) -> AsyncRedisSaver:
+async def open_memory(redis_url: str, ttl_minutes: int) -> AsyncShallowRedisSaver:
     """A ready checkpointer; conversations expire ``ttl_minutes`` after their last use."""
-    saver = AsyncRedisSaver(
+    saver = AsyncShallowRedisSaver(
         redis_url=redis_url,
         ttl={"default_ttl": ttl_minutes, "refresh_on_read": True},
     )
@@ -27,6 +21,6 @@ async def open_memory(redis_url: str, ttl_minutes: int) -> AsyncRedisSaver:
     return saver
 
 
-async def close_memory(saver: AsyncRedisSaver) -> None:
+async def close_memory(saver: AsyncShallowRedisSaver) -> None:
     """Close the checkpointer's connections."""
     await saver.__aexit__(None, None, None)

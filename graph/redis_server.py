@@ -112,8 +112,23 @@ class EmbeddedRedis:
 
     @property
     def url(self) -> str:
-        """Connection URL of this server (database 0)."""
-        return f"redis://{self.host}:{self.port}/0"
+        """Connection URL of this server (database 0), naming this process's connections."""
+        return f"redis://{self.host}:{self.port}/0?client_name={self.client_name}"
+
+    @property
+    def client_name(self) -> str:
+        """Name every connection of this process carries, so ``stop`` can tell others apart."""
+        return f"assistant-{os.getpid()}"
+
+    def other_clients(self) -> int:
+        """Connections from other processes (or unnamed ones) to the server right now."""
+        with self._client() as client:
+            own = client.client_id()
+            return sum(
+                1
+                for c in client.client_list()
+                if int(c["id"]) != own and c.get("name") != self.client_name
+            )
 
     @property
     def pid(self) -> int | None:
@@ -330,6 +345,10 @@ class EmbeddedRedis:
             return
         if proc.poll() is None:
             try:
+                if self.other_clients():
+                    log.warning("redis is still used by other processes; leaving it running")
+                    self._proc = None
+                    return
                 with self._client(timeout=timeout) as client:
                     client.shutdown()
             except redis.RedisError as exc:

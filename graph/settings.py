@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -71,6 +72,8 @@ class Settings(BaseSettings):
     chat_base_url: str | None = None
     """Base URL for OpenAI-compatible servers (vLLM, Ollama, llama.cpp server)."""
     max_answer_tokens: int = Field(default=192, ge=16, le=8192)
+    model_timeout_s: float = Field(default=120.0, gt=0)
+    """A model call still running after this fails (retried once if nothing had streamed)."""
     local_threads: int = Field(default=2, ge=1, le=64)
     local_context: int = Field(default=2048, ge=512, le=32768)
 
@@ -93,6 +96,8 @@ class Settings(BaseSettings):
     memory_ttl_minutes: int = Field(default=30 * 24 * 60, ge=1)
     memory_turns: int = Field(default=6, ge=0, le=100)
     """How many earlier messages the model sees."""
+    memory_max_messages: int = Field(default=40, ge=2, le=1000)
+    """Older messages are dropped from a conversation's memory."""
 
     intent_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
     """Below this classifier confidence the LLM is asked to pick the intent."""
@@ -156,6 +161,12 @@ def load_settings(**overrides: Any) -> Settings:
         )
     try:
         return Settings(**overrides)
+    except yaml.YAMLError as exc:
+        where = config or "assistant.yaml"
+        raise ConfigError(
+            f"{where} is not valid YAML: {str(exc).splitlines()[0]}",
+            hint="fix the file's syntax",
+        ) from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"

@@ -55,5 +55,5 @@ class State(InputState):
     tool_output: str | None = None
     answer: str = ""
     citations: list[dict[str, Any]] = field(default_factory=list)
-    """``{"n", "source", "heading", "text"}`` for each citation marker in the answer."""
+    """``{"n", "id", "source", "heading", "text"}`` for each citation marker in the answer."""
     guard_problems: list[str] = field(default_factory=list)

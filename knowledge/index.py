@@ -13,6 +13,7 @@ import asyncio
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -243,6 +244,14 @@ class KnowledgeIndex:
     async def asearch(self, query: str, k: int = 5, scope: str | None = None) -> list[Hit]:
         """``search`` in a worker thread."""
         return await asyncio.to_thread(self.search, query, k, scope)
+
+    async def amissing(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that are no longer stored (chunk ids are content hashes, so a changed
+        or deleted chunk is missing)."""
+        if not ids:
+            return set()
+        page = await asyncio.to_thread(self._collection.get, ids=list(ids), include=[])
+        return set(ids) - set(page["ids"])
 
     def sources(self, scope: str | None = None) -> list[str]:
         """Sorted distinct sources stored (optionally only those in ``scope``)."""

@@ -43,7 +43,11 @@ class InputRejected(AssistantError):
 
 
 class ModelCallError(AssistantError):
-    """The chat model failed to answer."""
+    """The chat model failed to answer (before any of its answer reached the user; retryable)."""
+
+
+class ModelStreamBroken(ModelCallError):
+    """The chat model failed after part of its answer had streamed; retrying would repeat it."""
 
 
 class ToolError(AssistantError):

@@ -7,6 +7,7 @@ trace record, so a token pasted into a message or an exception never reaches the
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 # Order matters: the more specific patterns run first (an IBAN contains card-like digit runs).
@@ -65,7 +66,7 @@ SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{12,}"),
     re.compile(r"(?i)\b(?:password|passwd|secret|token|api[_-]?key)\s*[:=]\s*\S+"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"(?i)(redis|rediss|postgres(?:ql)?|mysql|amqp|https?)://[^:/\s]+:[^@/\s]+@"),
+    re.compile(r"(?i)(redis|rediss|postgres(?:ql)?|mysql|amqp|https?)://[^:/\s]*:[^@/\s]+@"),
 )
 
 
@@ -90,3 +91,8 @@ def redact_secrets(text: str) -> str:
     for pattern in SECRET_PATTERNS:
         text = pattern.sub("[REDACTED]", text)
     return text
+
+
+def user_hash(user_id: str) -> str:
+    """A stable pseudonym for a user id (``user.hash`` in traces): 16 hex chars of SHA-256."""
+    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]

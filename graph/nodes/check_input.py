@@ -23,8 +23,10 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
                 "app.guard.pii_kinds": list(verdict.pii_kinds),
             }
         )
+    clean = verdict.text if verdict.allowed else ""
     return {
-        "clean_question": verdict.text if verdict.allowed else "",
+        "question": clean,  # the raw text must not stay in the persisted state
+        "clean_question": clean,
         "blocked_reason": None if verdict.allowed else verdict.reason,
         "pii_kinds": list(verdict.pii_kinds),
         "cache_hit": False,

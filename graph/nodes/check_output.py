@@ -12,10 +12,11 @@ from guards.output_guard import check_output as guard_output
 
 
 def citations_for(numbers: tuple[int, ...] | list[int], docs: list[dict[str, Any]]) -> list[dict]:
-    """``{"n", "source", "heading", "text"}`` for each marker number that names a doc."""
+    """``{"n", "id", "source", "heading", "text"}`` for each marker number that names a doc."""
     return [
         {
             "n": n,
+            "id": docs[n - 1]["id"],
             "source": docs[n - 1]["source"],
             "heading": docs[n - 1]["heading"],
             "text": docs[n - 1]["text"],

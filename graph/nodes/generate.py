@@ -7,6 +7,7 @@ without a model call; a tool's output is already the answer.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -22,7 +23,7 @@ from graph.prompts import (
     SOURCE_ITEM,
 )
 from graph.state import State
-from observe.errors import ModelCallError
+from observe.errors import ModelCallError, ModelStreamBroken
 
 SOURCE_CHARS = 700
 """Per-source text budget in the prompt (the local model has a small context)."""
@@ -45,6 +46,11 @@ def tidy_truncated(answer: str) -> str:
     return answer.rstrip().rstrip(":").rstrip() or answer
 
 
+def retryable(exc: Exception) -> bool:
+    """Retry a model failure only when none of the answer had streamed yet."""
+    return isinstance(exc, ModelCallError) and not isinstance(exc, ModelStreamBroken)
+
+
 def answer_messages(state: State) -> list[BaseMessage]:
     """The prompt for a question over numbered sources."""
     sources = "\n\n".join(
@@ -58,8 +64,8 @@ def answer_messages(state: State) -> list[BaseMessage]:
 
 
 def chitchat_messages(state: State) -> list[BaseMessage]:
-    """The prompt for small talk: recent history plus the message."""
-    return [SystemMessage(CHITCHAT_SYSTEM), *state.history[-4:], HumanMessage(state.clean_question)]
+    """The prompt for small talk: the recent history ``load_memory`` picked, plus the message."""
+    return [SystemMessage(CHITCHAT_SYSTEM), *state.history, HumanMessage(state.clean_question)]
 
 
 async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
@@ -82,14 +88,17 @@ async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
         first_chunk_s: float | None = None
         full: AIMessageChunk | None = None
         try:
-            async for chunk in ctx.llm.astream(messages):
-                if first_chunk_s is None:
-                    first_chunk_s = time.perf_counter() - started
-                full = chunk if full is None else full + chunk
+            async with asyncio.timeout(ctx.settings.model_timeout_s):
+                async for chunk in ctx.llm.astream(messages):
+                    if first_chunk_s is None:
+                        first_chunk_s = time.perf_counter() - started
+                    full = chunk if full is None else full + chunk
         except Exception as exc:
             span.fail(exc)
-            raise ModelCallError(
-                f"the chat model {model!r} failed: {type(exc).__name__}",
+            error = ModelCallError if first_chunk_s is None else ModelStreamBroken
+            what = "timed out" if isinstance(exc, TimeoutError) else f"failed: {type(exc).__name__}"
+            raise error(
+                f"the chat model {model!r} {what}",
                 hint="run `assistant doctor` to check the model",
             ) from exc
         answer = str(full.content).strip() if full is not None else ""

@@ -1,4 +1,8 @@
-"""Semantic cache lookup: a verified hit answers the turn without retrieval or the model."""
+"""Semantic cache lookup: a verified hit answers the turn without retrieval or the model.
+
+A hit is only served while every chunk it cites is still in the index: chunk ids are content
+hashes, so re-ingesting a changed or deleted document invalidates the answers built on it.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,11 @@ async def lookup_cache(state: State, runtime: Runtime[BotContext]) -> dict[str, 
         return {}
     with ctx.tracer.span("cache.lookup", "CLIENT", {"db.system.name": "redis"}) as span:
         hit = await ctx.cache.alookup(state.clean_question)
+        if hit is not None:
+            ids = [c["id"] for c in hit.citations if "id" in c]
+            if len(ids) < len(hit.citations) or await ctx.index.amissing(ids):
+                span.set("app.cache.stale", True)
+                hit = None
         span.set("app.cache_hit", hit is not None)
         if hit is None:
             return {}

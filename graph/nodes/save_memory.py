@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
@@ -12,7 +12,10 @@ from graph.state import State
 
 
 async def save_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
-    """Record the redacted question and the answer; the answer carries its trace id."""
+    """Record the redacted question and the answer; the answer carries its trace id.
+
+    The oldest messages are dropped so a conversation keeps at most ``memory_max_messages``.
+    """
     answer = AIMessage(
         content=state.answer,
         response_metadata={
@@ -21,4 +24,7 @@ async def save_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, A
             "sources": [c["source"] for c in state.citations],
         },
     )
-    return {"messages": [HumanMessage(state.clean_question), answer]}
+    keep = runtime.context.settings.memory_max_messages - 2
+    stale = state.messages[: max(len(state.messages) - keep, 0)]
+    removals = [RemoveMessage(id=m.id) for m in stale if m.id]
+    return {"messages": [*removals, HumanMessage(state.clean_question), answer]}

@@ -6,6 +6,7 @@ is; the ``TOOLS`` list is what ``default_registry`` registers.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Literal
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from graph.tools.registry import Tool, ToolDeps, ToolRegistry
 from observe.errors import ToolError
+from observe.redaction import user_hash
 from observe.stats import turn_stats
 from observe.tracing import current_span
 
@@ -62,7 +64,7 @@ async def escalate(args: EscalateArgs, deps: ToolDeps) -> str:
             {
                 "app.escalation.requested": True,
                 "app.escalation.contact": deps.settings.escalation.contact,
-                "app.escalation.user": deps.user_id,
+                "user.hash": user_hash(deps.user_id),
                 "app.content.escalation_reason": args.reason,
             }
         )
@@ -82,8 +84,8 @@ def _fmt_ms(value: float | None) -> str:
 
 
 async def ops_stats(args: OpsStatsArgs, deps: ToolDeps) -> str:
-    """Usage numbers for today (UTC) from the trace log."""
-    stats = turn_stats(deps.settings.traces_path)
+    """Usage numbers for today (UTC) from the trace log (read in a worker thread)."""
+    stats = await asyncio.to_thread(turn_stats, deps.settings.traces_path)
     rate = stats.cache_hit_rate
     return (
         f"Today so far: {stats.turns} turn(s), {stats.questions} question(s); "
@@ -116,7 +118,7 @@ async def record_feedback(args: FeedbackArgs, deps: ToolDeps) -> str:
         name="user_feedback",
         score_value=1.0 if sentiment == "positive" else 0.0,
         score_label=sentiment,
-        attributes={"app.feedback.user": deps.user_id, "app.content.feedback": args.comment},
+        attributes={"user.hash": user_hash(deps.user_id), "app.content.feedback": args.comment},
     )
     if sentiment == "negative":
         return "Thanks for telling me — I've flagged that answer for review."

@@ -71,6 +71,26 @@ async def test_the_same_question_twice_is_served_by_the_cache(assistant: Assista
     assert second.timings_ms["total"] * 5 < first.timings_ms["total"]
 
 
+async def test_a_cached_answer_dies_with_the_document_it_cites(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    docs = tmp_path / "kb"
+    docs.mkdir()
+    policy = docs / "parking.md"
+    policy.write_text("# Parking\n\nStaff park in garage B, levels 2 and 3, with a badge.\n")
+    ingest_paths(assistant.context.index, [docs], scope="e2e", progress=False)
+    question = "Where do staff park their cars?"
+    first = await assistant.ask(question, conversation_id="stale-1")
+    assert "kb/parking.md" in [c["source"] for c in first.citations]
+    assert (await assistant.ask(question, conversation_id="stale-2")).cached
+    policy.write_text("# Parking\n\nFrom June, staff park in garage C with a badge.\n")
+    report = ingest_paths(assistant.context.index, [docs], scope="e2e", progress=False)
+    assert report.chunks_removed == 1
+    third = await assistant.ask(question, conversation_id="stale-3")
+    assert not third.cached
+    assert "garage C" in third.citations[0]["text"]
+
+
 @pytest.mark.parametrize(
     ("message", "intent", "marker"),
     [
@@ -117,6 +137,29 @@ async def test_traces_record_every_step_without_content(assistant: Assistant) ->
     chat = next(r for r in mine if r["name"] == "chat local")
     assert chat["attributes"]["gen_ai.usage.output_tokens"] > 0
     assert "x@y.org" not in path.read_text() and "rollback take" not in path.read_text()
+
+
+async def test_raw_personal_data_is_not_persisted(assistant: Assistant, redis_url: str) -> None:
+    import redis.asyncio as aioredis
+
+    card = "4111 1111 1111 1111"
+    result = await assistant.ask(f"hi, my card is {card}", conversation_id="pii-check")
+    assert result.answer
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        dump: list[bytes] = []
+        async for key in client.scan_iter(count=1000):
+            kind = await client.type(key)
+            if kind == b"ReJSON-RL":
+                dump.append(str(await client.execute_command("JSON.GET", key)).encode())
+            elif kind == b"string":
+                dump.append(bytes(await client.get(key) or b""))
+            elif kind == b"hash":
+                dump.extend(v for v in (await client.hgetall(key)).values())
+    finally:
+        await client.aclose()
+    assert dump, "the conversation must be stored"
+    assert not [d for d in dump if b"4111" in d]
 
 
 async def test_memory_survives_a_restart_of_the_embedded_redis(tmp_path: Path) -> None:

@@ -225,3 +225,21 @@ def test_run_foreground_stops_cleanly_on_ctrl_c(
         assert _client(handle.url).get("written-before-ctrl-c") == "yes"
     finally:
         handle.stop()
+
+
+def test_stop_leaves_a_server_other_processes_still_use(
+    tmp_path: Path, embedded_redis_factory: RedisFactory
+) -> None:
+    server = embedded_redis_factory(tmp_path / "shared")
+    own = redis.Redis.from_url(server.url)
+    own.ping()
+    other = redis.Redis(host=server.host, port=server.port)  # another process: no client name
+    other.ping()
+    server.stop()
+    assert other.ping() is True
+    other.close()
+    own.close()
+    second = embedded_redis_factory(tmp_path / "shared", server.port, start=False)
+    assert second.start() is False  # reused, still ours
+    with redis.Redis(host=server.host, port=server.port) as client:
+        client.shutdown()

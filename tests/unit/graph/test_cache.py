@@ -95,3 +95,13 @@ async def test_entries_older_than_max_age_are_not_served(redis_url: str) -> None
         assert await cache.alookup("Where is the runbook?") is None
     finally:
         await cache.aclose()
+
+
+async def test_a_dead_redis_is_a_miss_not_a_failure(tmp_path, embedded_redis_factory) -> None:
+    server = embedded_redis_factory(tmp_path / "dying")
+    cache = make_cache(server.url)
+    await cache.astore("Where is the runbook?", "In the wiki [1].", CITATIONS)
+    server.stop()
+    assert await cache.alookup("Where is the runbook?") is None
+    await cache.astore("Another question?", "Another answer [1].", CITATIONS)  # no exception
+    await cache.aclose()

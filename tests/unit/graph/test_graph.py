@@ -186,3 +186,14 @@ async def test_memory_accumulates_and_feedback_targets_the_previous_answer(
     assert second["previous_trace_id"] == "a" * 32
     assert "flagged" in second["answer"]
     assert len(second["messages"]) == 4
+
+
+async def test_memory_keeps_only_the_newest_messages(tmp_path: Path, index: KnowledgeIndex) -> None:
+    saver = InMemorySaver()
+    ctx = make_context(tmp_path, index, "chitchat", "Hello!")
+    ctx.settings.memory_max_messages = 4
+    for i in range(3):
+        state, _ = await run_turn(ctx, f"hello number {i}", saver=saver)
+    assert [m.content for m in state["messages"]] == [
+        "hello number 1", "Hello!", "hello number 2", "Hello!"
+    ]

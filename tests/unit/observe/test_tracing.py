@@ -115,3 +115,22 @@ def test_timings_collect_span_durations(tmp_path: Path) -> None:
             pass
     assert set(timings) == {"a", "b"}
     assert all(v >= 0 for v in timings.values())
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "redis://:s3cretpass@redis.internal:6379/0",
+        "postgres://app:hunter2hunter2@db:5432/x",
+        "Authorization: Bearer abcdefghijklmnop1234",
+        "xapp-1-A0123456789-abcdefabcdef",
+    ],
+    ids=["redis-url-no-user", "postgres-url", "bearer", "slack-app-token"],
+)
+def test_credentials_are_scrubbed(secret: str) -> None:
+    from observe.redaction import redact_secrets
+
+    scrubbed = redact_secrets(f"connect with {secret} now")
+    assert "[REDACTED]" in scrubbed
+    for fragment in ("s3cretpass", "hunter2", "abcdefghijklmnop", "abcdefabcdef"):
+        assert fragment not in scrubbed

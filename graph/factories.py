@@ -1,0 +1,33 @@
+"""Factories that turn settings into clients; shared by the assistant and the CLI commands."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from graph.intents import IntentClassifier, load_examples
+from graph.settings import Intent, Settings
+from knowledge.embeddings import get_embedder
+from knowledge.index import KnowledgeIndex
+
+
+def open_index(settings: Settings) -> KnowledgeIndex:
+    """The knowledge index the settings name: a Chroma server, or Chroma on disk in the data dir."""
+    return KnowledgeIndex(
+        get_embedder(settings.embedding_model),
+        path=None if settings.chroma_url else settings.chroma_path,
+        url=settings.chroma_url,
+        collection=settings.collection,
+    )
+
+
+def build_classifier(
+    settings: Settings,
+    fallback: Callable[[str], Awaitable[Intent | None]] | None = None,
+) -> IntentClassifier:
+    """An unfitted intent classifier over the bundled plus configured examples."""
+    return IntentClassifier(
+        get_embedder(settings.embedding_model),
+        load_examples(settings.intent_examples),
+        threshold=settings.intent_threshold,
+        fallback=fallback,
+    )
