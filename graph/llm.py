@@ -224,6 +224,10 @@ class LocalLlamaChat(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
+def _first_line(exc: Exception) -> str:
+    return next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+
+
 def build_chat_model(settings: Settings) -> BaseChatModel:
     """The chat model named by ``settings.chat_model``; raises ``ConfigError`` naming the fix."""
     if settings.chat_model == "local":
@@ -242,11 +246,11 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
         return init_chat_model(settings.chat_model, **kwargs)
     except ImportError as exc:
         raise ConfigError(
-            f"chat model {settings.chat_model!r} needs a provider package: {exc}",
+            f"chat model {settings.chat_model!r} needs a provider package: {_first_line(exc)}",
             hint="pip install the langchain-<provider> package it names",
         ) from None
     except ValueError as exc:
         raise ConfigError(
-            f"cannot use chat model {settings.chat_model!r}: {exc}",
+            f"cannot use chat model {settings.chat_model!r}: {_first_line(exc)}",
             hint="set ASSISTANT_CHAT_MODEL=local or to a provider:model spec",
         ) from None

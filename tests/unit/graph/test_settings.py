@@ -62,3 +62,16 @@ def test_bad_settings_raise_one_config_error(
         monkeypatch.setenv(key, value)
     with pytest.raises(ConfigError, match=fragment):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [("anthropic:claude-sonnet-4-5", "langchain-anthropic"), ("nonsense-model", "nonsense-model")],
+    ids=["provider-package-missing", "unknown-provider"],
+)
+def test_unusable_chat_model_is_one_config_error(spec: str, fragment: str) -> None:
+    from graph.llm import build_chat_model
+
+    with pytest.raises(ConfigError, match=fragment) as caught:
+        build_chat_model(load_settings(chat_model=spec))
+    assert "\n" not in caught.value.message
