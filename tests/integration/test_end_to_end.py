@@ -183,3 +183,20 @@ async def test_memory_survives_a_restart_of_the_embedded_redis(tmp_path: Path) -
     assert summary.intent == "summarize"
     assert "guest wifi password" in summary.answer
     assert "nothing to summarise" in other.answer
+
+
+async def test_a_dead_redis_is_one_clear_error(tmp_path: Path) -> None:
+    import redis
+
+    from observe.errors import ServiceError
+
+    settings = Settings(data_dir=tmp_path, redis_port=free_port(), knowledge_scope="e2e")
+    started = await Assistant.start(settings)
+    try:
+        with redis.Redis(port=settings.redis_port) as client:
+            client.shutdown(nosave=True)
+        with pytest.raises(ServiceError, match="Redis") as caught:
+            await started.ask("How do I roll back a release?", conversation_id="dead")
+        assert caught.value.hint
+    finally:
+        await started.aclose()
