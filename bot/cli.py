@@ -40,6 +40,9 @@ bench_app = typer.Typer(help="Benchmarks that print numbers.", no_args_is_help=T
 app.add_typer(bench_app, name="bench")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TraceOption = Annotated[
+    bool, typer.Option("--trace", help="Also print each finished span on stderr.")
+]
 ConversationOption = Annotated[
     str, typer.Option("--conversation", "-c", help="Conversation id (memory is kept per id).")
 ]
@@ -121,12 +124,15 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question, or '-' to read stdin.")],
     as_json: JsonOption = False,
     conversation: ConversationOption = "cli-ask",
+    trace: TraceOption = False,
 ) -> None:
     """Ask one question through the full graph and print the answer with its sources."""
     from bot.session import ask_once
 
     text = read_question(question)
-    result = run_async(lambda: ask_once(text, conversation_id=conversation, stream=not as_json))
+    result = run_async(
+        lambda: ask_once(text, conversation_id=conversation, stream=not as_json, trace=trace)
+    )
     if as_json:
         print_json(result.to_dict())
 
@@ -138,11 +144,12 @@ def chat(
         list[Path] | None,
         typer.Option("--ingest-if-empty", help="Ingest these paths when the index is empty."),
     ] = None,
+    trace: TraceOption = False,
 ) -> None:
     """Chat in the terminal through the same graph the Slack bot uses (/help inside)."""
     from bot.session import chat_loop
 
-    run_async(lambda: chat_loop(conversation, ingest_if_empty or []))
+    run_async(lambda: chat_loop(conversation, ingest_if_empty or [], trace))
 
 
 @app.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from rich.markup import escape
 from graph.factories import open_index
 from graph.settings import Settings, load_settings
 from observe.errors import AssistantError, InputRejected
+from observe.tracing import Tracer
 
 if TYPE_CHECKING:
     from graph.assistant import Assistant, TurnResult
@@ -38,6 +40,16 @@ async def precheck(text: str, settings: Settings) -> None:
     verdict = await check_input(text, max_chars=settings.max_input_chars)
     if not verdict.allowed:
         raise InputRejected(f"message rejected: {verdict.reason}")
+
+
+def make_tracer(settings: Settings, echo: bool) -> Tracer:
+    """The trace log, also rendered on stderr when ``echo`` (``--trace``) is set."""
+    return Tracer(
+        settings.traces_path,
+        environment=settings.environment,
+        keep_content=settings.trace_content,
+        echo=sys.stderr if echo else None,
+    )
 
 
 def print_sources(result: TurnResult) -> None:
@@ -76,13 +88,15 @@ async def answer_and_print(assistant: Assistant, text: str, conversation_id: str
     return result
 
 
-async def ask_once(text: str, *, conversation_id: str, stream: bool) -> TurnResult:
+async def ask_once(
+    text: str, *, conversation_id: str, stream: bool, trace: bool = False
+) -> TurnResult:
     """Answer one question; raises ``InputRejected`` for a message the guard refuses."""
     from graph.assistant import Assistant
 
     settings = load_settings()
     await precheck(text, settings)
-    assistant = await Assistant.start(settings)
+    assistant = await Assistant.start(settings, tracer=make_tracer(settings, trace))
     try:
         if stream:
             result = await answer_and_print(assistant, text, conversation_id)
@@ -95,14 +109,16 @@ async def ask_once(text: str, *, conversation_id: str, stream: bool) -> TurnResu
     return result
 
 
-async def chat_loop(conversation: str, ingest_if_empty: Sequence[Path]) -> None:
+async def chat_loop(
+    conversation: str, ingest_if_empty: Sequence[Path], trace: bool = False
+) -> None:
     """The terminal chat: one conversation, remembered across restarts."""
     from graph.assistant import Assistant
     from knowledge.ingest import ingest_paths
 
     settings = load_settings()
     with console.status("Starting Redis, Chroma, embeddings and the model…"):
-        assistant = await Assistant.start(settings)
+        assistant = await Assistant.start(settings, tracer=make_tracer(settings, trace))
     try:
         index = assistant.context.index
         if ingest_if_empty and index.count() == 0:

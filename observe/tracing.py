@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -128,6 +127,12 @@ def scrub_secrets(_logger: Any, _method: str, event_dict: EventDict) -> EventDic
     return {k: _scrub(v) for k, v in event_dict.items()}
 
 
+def flatten_attributes(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    """Lift ``attributes`` to the top level, for a readable console line."""
+    attrs = event_dict.pop("attributes", None) or {}
+    return {**event_dict, **attrs}
+
+
 class Tracer:
     """Writes finished spans and evaluation results to a JSON-lines file (and optionally stderr)."""
 
@@ -161,7 +166,11 @@ class Tracer:
         self._echo = (
             structlog.wrap_logger(
                 structlog.PrintLogger(echo),
-                processors=[*processors, structlog.dev.ConsoleRenderer(colors=echo.isatty())],
+                processors=[
+                    *processors,
+                    flatten_attributes,
+                    structlog.dev.ConsoleRenderer(colors=echo.isatty()),
+                ],
                 wrapper_class=structlog.BoundLogger,
             )
             if echo is not None
@@ -189,8 +198,13 @@ class Tracer:
             if self._file is not None and not self._file.closed:
                 self._json.msg(**record)
             if self._echo is not None:
-                echo = dict(record)
-                self._echo.msg(echo.pop("name", record["record"]), **echo)
+                self._echo.msg(
+                    record["name"],
+                    duration_ms=record.get("duration_ms"),
+                    status=record["status"],
+                    trace=record["trace_id"][:8],
+                    attributes=dict(record["attributes"]),
+                )
 
     @contextmanager
     def span(
@@ -283,13 +297,3 @@ class Tracer:
             }
         )
         self._write(record)
-
-
-def null_tracer() -> Tracer:
-    """A tracer that writes nowhere (for tests of code that needs one)."""
-    return Tracer(None)
-
-
-def stderr_tracer(path: Path | None) -> Tracer:
-    """A tracer that also echoes spans to stderr (``--verbose``)."""
-    return Tracer(path, echo=sys.stderr)

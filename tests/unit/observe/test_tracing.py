@@ -134,3 +134,16 @@ def test_credentials_are_scrubbed(secret: str) -> None:
     assert "[REDACTED]" in scrubbed
     for fragment in ("s3cretpass", "hunter2", "abcdefghijklmnop", "abcdefabcdef"):
         assert fragment not in scrubbed
+
+
+def test_console_echo_shows_attributes_but_never_content(tmp_path: Path) -> None:
+    import io
+
+    echo = io.StringIO()
+    tracer = Tracer(tmp_path / "t.jsonl", echo=echo)
+    with tracer.span("turn", attributes={"app.intent": "question", "app.content.q": "secret q"}):
+        pass
+    tracer.close()
+    line = echo.getvalue()
+    assert line.startswith("turn") and "app.intent=question" in line
+    assert "secret q" not in line and "app.content" not in line
