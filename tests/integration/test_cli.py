@@ -150,3 +150,16 @@ def test_bench_intents_prints_scores(tmp_path: Path) -> None:
     report = json.loads(proc.stdout)
     assert report["n"] > 100 and 0.0 <= report["accuracy"] <= 1.0
     assert set(report["confusion"]) == set(INTENTS)
+
+
+@pytest.mark.slow
+def test_chat_ingests_the_docs_when_empty_and_answers_from_them(tmp_path: Path) -> None:
+    docs = Path(__file__).parents[2] / "docs"
+    script = b"Which setting points the assistant at a Chroma server?\n/quit\n"
+    proc = run(["chat", "--ingest-if-empty", str(docs), "-c", "t1"], tmp_path, stdin=script)
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "Knowledge base is empty: ingesting" in out
+    assert "docs/configuration.md" in out
+    again = run(["chat", "--ingest-if-empty", str(docs)], tmp_path, stdin=b"/quit\n")
+    assert "ingesting" not in again.stdout.decode()
