@@ -47,6 +47,10 @@ def local_model_path() -> Path:
     return found[0]
 
 
+SEED = 20261126
+"""Fixed sampling seed: the same prompt gets the same answer (reproducible runs and tests)."""
+
+
 @dataclass(frozen=True)
 class _LoadedModel:
     """One llama.cpp context and the lock that serialises its use (shared per process)."""
@@ -59,7 +63,7 @@ class _LoadedModel:
 def _load_llama(path: str, n_ctx: int, n_threads: int) -> _LoadedModel:
     from llama_cpp import Llama
 
-    llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, seed=SEED, verbose=False)
     return _LoadedModel(llama, threading.Lock())
 
 
