@@ -42,7 +42,7 @@ async def check_redis(settings: Settings) -> Check:
     """Redis answers, is version 8+, and has the Search and JSON modules."""
     import redis
 
-    from graph.redis_server import EmbeddedRedis
+    from graph.redis_server import REQUIRED_MODULES, EmbeddedRedis
 
     embedded = (
         None if settings.redis_url else EmbeddedRedis(settings.redis_dir, settings.redis_port)
@@ -60,7 +60,7 @@ async def check_redis(settings: Settings) -> Check:
     finally:
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
-    missing = {"search", "rejson"} - modules
+    missing = {m.lower() for m in REQUIRED_MODULES} - modules
     major = int(version.split(".")[0])
     if major < 8 or missing:
         return Check(

@@ -70,15 +70,6 @@ SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 
 
-def find_pii(text: str) -> list[tuple[str, str]]:
-    """Return ``(kind, matched text)`` for every piece of PII found in ``text``."""
-    found: list[tuple[str, str]] = []
-    for kind, pattern in PII_PATTERNS:
-        found.extend((kind, m.group(0)) for m in pattern.finditer(text) if _is_pii(kind, m))
-        text = _redact(kind, pattern, text)
-    return found
-
-
 def redact_pii(text: str) -> str:
     """Replace e-mail addresses, IBANs, card/phone/ID numbers and IPs by ``<KIND>`` placeholders."""
     for kind, pattern in PII_PATTERNS:
