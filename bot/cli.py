@@ -1,4 +1,4 @@
-"""The ``assistant`` command line: chat, ask, ingest, search, redis, doctor, stats, bench.
+"""The ``assistant`` command line: chat, ask, serve, ingest, search, redis, doctor, stats, bench.
 
 Every command turns an ``AssistantError`` into one line on stderr (``error: … (hint: …)``) and exit
 code 1; an unexpected failure prints one line and writes the traceback to the data dir's
@@ -187,6 +187,26 @@ def search(
 
 
 @app.command()
+def serve(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port.")] = 3000,
+    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 for all).")] = (
+        "127.0.0.1"
+    ),
+) -> None:
+    """Run the Slack bot: Socket Mode when an app token is set, else HTTP (/slack/events)."""
+    import logging
+
+    from bot.serve import serve as serve_slack
+    from observe.logging import configure_logging
+
+    def body() -> None:
+        configure_logging(level=logging.INFO)
+        asyncio.run(serve_slack(host=host, port=port))
+
+    run_command(body)
+
+
+@app.command()
 def redis() -> None:
     """Run the embedded Redis in the foreground for other processes (Ctrl-C stops it)."""
     from bot.session import run_redis_foreground
@@ -260,6 +280,30 @@ def bench_ask(
     from bot.bench import bench_ask as run_bench
 
     print_json(run_async(lambda: run_bench(question, fresh)))
+
+
+@bench_app.command("slack")
+def bench_slack(
+    events: Annotated[int, typer.Option(min=1, help="Questions asked, one after another.")] = 5,
+) -> None:
+    """Event received → first streamed text → final message, with the configured model."""
+    from bot.slack_bench import bench_slack_latency
+
+    print_json(run_async(lambda: bench_slack_latency(events)))
+
+
+@bench_app.command("slack-load")
+def bench_slack_load(
+    events: Annotated[int, typer.Option(min=1, help="Distinct events.")] = 2000,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 50,
+    duplicates: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of events delivered twice.")
+    ] = 0.1,
+) -> None:
+    """Acks/s of the HTTP endpoint under load (answers stubbed); lost and duplicate replies."""
+    from bot.slack_bench import bench_slack_load as run_bench
+
+    print_json(run_async(lambda: run_bench(events, concurrency, duplicates)))
 
 
 def main() -> None:

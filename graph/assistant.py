@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
@@ -54,6 +54,15 @@ class TurnResult:
     conversation_id: str
     blocked_reason: str | None = None
     guard_problems: list[str] = field(default_factory=list)
+    intent_confidence: float = 0.0
+    intent_method: str = ""
+    route: list[str] = field(default_factory=list)
+    """The graph nodes that ran, in order."""
+    retrieved: list[dict[str, Any]] = field(default_factory=list)
+    """Every chunk shown to the model: ``{"n", "source", "heading", "score"}``."""
+    tool: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    pii_kinds: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -187,12 +196,30 @@ class Assistant:
         conversation_id: str,
         user_id: str = "local",
         on_token: TokenCallback | None = None,
+        spaces: list[str] | None = None,
+        thread_loader: Callable[[], Awaitable[list[dict[str, str]]]] | None = None,
+        experts: list[str] | None = None,
+        tools_allowed: list[str] | None = None,
+        trace_id: str | None = None,
     ) -> TurnResult:
-        """Run one turn of ``conversation_id``; tokens of a model answer go to ``on_token``."""
+        """Run one turn of ``conversation_id``; tokens of a model answer go to ``on_token``.
+
+        ``spaces`` limits retrieval (default: ``knowledge_scope``), ``thread_loader`` fetches the
+        chat thread a summary should cover, ``experts`` whom an escalation tags,
+        ``tools_allowed`` which tools may run (``None``: all). Every input field is passed on
+        every turn, so nothing carries over from the conversation's previous turn.
+        """
         tracer = self.context.tracer
-        trace_id = new_trace_id()
+        trace_id = trace_id or new_trace_id()
         config: RunnableConfig = {"configurable": {"thread_id": conversation_id}}
-        turn_input = {"question": text, "user_id": user_id, "trace_id": trace_id}
+        turn_input = {
+            "question": text,
+            "user_id": user_id,
+            "trace_id": trace_id,
+            "spaces": list(spaces or []),
+            "experts": list(experts or []),
+            "tools_allowed": tools_allowed,
+        }
         root_attributes = {
             "gen_ai.operation.name": "invoke_workflow",
             "gen_ai.workflow.name": "assistant",
@@ -201,6 +228,7 @@ class Assistant:
             "app.content.question": text,
         }
         final: dict[str, Any] = {}
+        route: list[str] = []
         started = time.perf_counter()
         with (
             collect_timings() as timings,
@@ -210,11 +238,17 @@ class Assistant:
                 async for mode, chunk in self.graph.astream(
                     turn_input,
                     config,
-                    context=self.context,
-                    stream_mode=["messages", "values"],
+                    context=(
+                        replace(self.context, thread_loader=thread_loader)
+                        if thread_loader is not None
+                        else self.context
+                    ),
+                    stream_mode=["messages", "values", "updates"],
                 ):
                     if mode == "values":
                         final = cast(dict[str, Any], chunk)
+                    elif mode == "updates":
+                        route.extend(cast(dict[str, Any], chunk))
                     elif on_token is not None:
                         message, metadata = cast(tuple[Any, dict[str, Any]], chunk)
                         if metadata.get("langgraph_node") == "generate" and isinstance(
@@ -240,7 +274,13 @@ class Assistant:
         return TurnResult(
             answer=str(final.get("answer", "")),
             citations=[
-                {"n": c["n"], "source": c["source"], "heading": c["heading"], "text": c["text"]}
+                {
+                    "n": c["n"],
+                    "source": c["source"],
+                    "heading": c["heading"],
+                    "text": c["text"],
+                    "updated_at": c.get("updated_at"),
+                }
                 for c in final.get("citations") or []
             ],
             intent=final.get("intent"),
@@ -250,6 +290,16 @@ class Assistant:
             conversation_id=conversation_id,
             blocked_reason=final.get("blocked_reason"),
             guard_problems=list(final.get("guard_problems") or []),
+            intent_confidence=float(final.get("intent_confidence") or 0.0),
+            intent_method=str(final.get("intent_method") or ""),
+            route=route,
+            retrieved=[
+                {"n": n, "source": d["source"], "heading": d["heading"], "score": d["score"]}
+                for n, d in enumerate(final.get("docs") or [], start=1)
+            ],
+            tool=final.get("tool_name"),
+            usage=dict(final.get("usage") or {}),
+            pii_kinds=list(final.get("pii_kinds") or []),
         )
 
     async def aclose(self) -> None:

@@ -21,7 +21,7 @@ import structlog
 from redis.exceptions import RedisError
 from redisvl.exceptions import RedisVLError
 from redisvl.extensions.cache.llm import SemanticCache
-from redisvl.query.filter import Tag
+from redisvl.query.filter import FilterExpression, Tag
 from redisvl.utils.vectorize import CustomVectorizer
 
 from knowledge.embeddings import Embedder
@@ -163,19 +163,22 @@ class AnswerCache:
                 {"name": "model", "type": "tag"},
             ],
         )
-        self._filter = (Tag("scope") == scope) & (Tag("model") == model_version)
+
+    def _filter(self, scope: str | None) -> FilterExpression:
+        return (Tag("scope") == (scope or self.scope)) & (Tag("model") == self.model_version)
 
     async def _aembed_one(self, text: str) -> list[float]:
         return (await self.embedder.aembed([text]))[0]
 
-    async def alookup(self, question: str) -> CachedAnswer | None:
-        """The closest verified, fresh answer for ``question`` in this scope, or ``None``."""
+    async def alookup(self, question: str, scope: str | None = None) -> CachedAnswer | None:
+        """The closest verified, fresh answer for ``question`` in ``scope`` (default: the
+        cache's own), or ``None``."""
         if not question.strip():
             return None
         try:
             vector = await self._aembed_one(question)
             candidates = await self._cache.acheck(
-                vector=vector, num_results=3, filter_expression=self._filter
+                vector=vector, num_results=3, filter_expression=self._filter(scope)
             )
         except (RedisError, RedisVLError) as exc:
             log.warning("cache lookup failed; answering without cache", error=type(exc).__name__)
@@ -197,14 +200,21 @@ class AnswerCache:
             )
         return None
 
-    async def astore(self, question: str, answer: str, citations: list[dict[str, Any]]) -> None:
-        """Store ``answer`` for ``question`` in this scope; failures are logged and skipped."""
+    async def astore(
+        self,
+        question: str,
+        answer: str,
+        citations: list[dict[str, Any]],
+        scope: str | None = None,
+    ) -> None:
+        """Store ``answer`` for ``question`` in ``scope`` (default: the cache's own); failures are
+        logged and skipped."""
         try:
             await self._cache.astore(
                 prompt=question,
                 response=answer,
                 metadata={"citations": citations},
-                filters={"scope": self.scope, "model": self.model_version},
+                filters={"scope": scope or self.scope, "model": self.model_version},
             )
         except (RedisError, RedisVLError) as exc:
             log.warning("cache store failed; answer not cached", error=type(exc).__name__)

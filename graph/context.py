@@ -1,4 +1,4 @@
-"""What every node can reach at run time: settings and the long-lived clients.
+"""What every node can reach at run time: settings, the long-lived clients, per-turn hooks.
 
 Passed with ``graph.ainvoke(..., context=BotContext(...))`` and read as ``runtime.context``. Clients
 stay here, never in the state, so the state remains serialisable for the checkpointer.
@@ -6,6 +6,7 @@ stay here, never in the state, so the state remains serialisable for the checkpo
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,3 +35,6 @@ class BotContext:
     """``None`` when the semantic cache is disabled."""
     model_version: str = "local"
     """Model name + prompt version; cache entries are scoped by it."""
+    thread_loader: Callable[[], Awaitable[list[dict[str, str]]]] | None = None
+    """Per turn, set by a chat surface: fetches the surrounding thread (``{"user", "text"}``,
+    oldest first) when a tool needs it, so only summaries pay for the fetch."""

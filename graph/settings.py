@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -21,6 +21,8 @@ from pydantic_settings import (
 )
 
 from observe.errors import ConfigError
+
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 
 Intent = Literal["question", "chitchat", "summarize", "escalate", "feedback", "ops_stats"]
 INTENTS: tuple[Intent, ...] = (
@@ -127,12 +129,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_file = Path(os.environ.get("ASSISTANT_CONFIG", "assistant.yaml"))
         return (
             init_settings,
             env_settings,
             dotenv_settings,
-            YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),
+            YamlConfigSettingsSource(settings_cls, yaml_file=config_file()),
         )
 
     @property
@@ -154,13 +155,23 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: Any) -> Settings:
     """Build settings, turning validation errors into one readable ``ConfigError``."""
+    return build_settings(Settings, **overrides)
+
+
+def config_file() -> Path:
+    """The YAML file settings are read from (``ASSISTANT_CONFIG``, default ``assistant.yaml``)."""
+    return Path(os.environ.get("ASSISTANT_CONFIG", "assistant.yaml"))
+
+
+def build_settings(settings_cls: type[AnySettings], **overrides: Any) -> AnySettings:
+    """Instantiate any settings class of ours; bad values become one readable ``ConfigError``."""
     config = os.environ.get("ASSISTANT_CONFIG")
     if config and not Path(config).is_file():
         raise ConfigError(
             f"config file {config!r} does not exist", hint="fix or unset ASSISTANT_CONFIG"
         )
     try:
-        return Settings(**overrides)
+        return settings_cls(**overrides)
     except yaml.YAMLError as exc:
         where = config or "assistant.yaml"
         raise ConfigError(

@@ -28,6 +28,23 @@ class InputState:
     """Who asked (a Slack user id, or ``local`` in the terminal)."""
     trace_id: str = ""
     """The turn's trace id; the caller opens the root span and passes it in."""
+    spaces: list[str] = field(default_factory=list)
+    """Knowledge spaces (index scopes) this turn may read; empty means ``knowledge_scope``."""
+    experts: list[str] = field(default_factory=list)
+    """Chat mentions (e.g. ``<@U123>``) an escalation should tag."""
+    tools_allowed: list[str] | None = None
+    """Tool names this turn may run; ``None`` allows every registered tool."""
+
+
+def turn_spaces(state: InputState, default: str) -> list[str]:
+    """The knowledge spaces a turn reads: its own, or ``default``; sorted, without duplicates."""
+    return sorted(set(state.spaces)) or [default]
+
+
+def cache_scope(state: InputState, default: str) -> str:
+    """A turn's semantic-cache scope: its spaces, so a channel never gets an answer built from
+    spaces it may not read."""
+    return "+".join(turn_spaces(state, default))
 
 
 @dataclass(kw_only=True)
@@ -57,3 +74,5 @@ class State(InputState):
     citations: list[dict[str, Any]] = field(default_factory=list)
     """``{"n", "id", "source", "heading", "text"}`` for each citation marker in the answer."""
     guard_problems: list[str] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    """Model token counts of this turn (``input_tokens``, ``output_tokens``) when it called one."""

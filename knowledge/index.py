@@ -31,6 +31,22 @@ _COLLECTION_NAME = re.compile(r"^[a-zA-Z0-9._-]{3,512}$")
 _PAGE = 1000
 
 
+def _scope_filter(scope: str | Sequence[str] | None) -> dict[str, Any] | None:
+    """Chroma ``where`` for one scope, any of several, or all (``None``)."""
+    if scope is None:
+        return None
+    if isinstance(scope, str):
+        return {"scope": scope}
+    scopes = sorted(set(scope))
+    if not scopes:
+        raise RetrievalError("no knowledge space to search", hint="configure the channel's spaces")
+    return {"scope": scopes[0]} if len(scopes) == 1 else {"scope": {"$in": scopes}}
+
+
+def _as_float(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
 @dataclass(frozen=True)
 class UpsertResult:
     """What ``upsert_source`` changed: chunks embedded and added, kept as they were, deleted."""
@@ -49,6 +65,8 @@ class Hit:
     source: str
     heading: str
     score: float
+    updated_at: float | None = None
+    """When the source document was last modified (Unix time), if known."""
 
 
 def _check_writable_dir(path: Path) -> None:
@@ -165,11 +183,18 @@ class KnowledgeIndex:
                 return ids
             offset += _PAGE
 
-    def upsert_source(self, source: str, scope: str, chunks: list[Chunk]) -> UpsertResult:
+    def upsert_source(
+        self,
+        source: str,
+        scope: str,
+        chunks: list[Chunk],
+        updated_at: float | None = None,
+    ) -> UpsertResult:
         """Make the stored chunks of (``source``, ``scope``) exactly ``chunks``.
 
         Only chunks whose ids are not stored yet are embedded and added; stored chunks of this
         source and scope that are not in ``chunks`` are deleted (after the additions).
+        ``updated_at`` (the document's modification time) is stored with the added chunks.
         """
         for chunk in chunks:
             if chunk.source != source or chunk.scope != scope:
@@ -195,6 +220,7 @@ class KnowledgeIndex:
                         "scope": chunk.scope,
                         "heading": chunk.heading,
                         "position": chunk.position,
+                        **({"updated_at": float(updated_at)} if updated_at is not None else {}),
                     }
                     for chunk in part
                 ],
@@ -203,8 +229,9 @@ class KnowledgeIndex:
             self._collection.delete(ids=stale[start : start + batch])
         return UpsertResult(added=len(new), unchanged=len(wanted) - len(new), removed=len(stale))
 
-    def search(self, query: str, k: int = 5, scope: str | None = None) -> list[Hit]:
-        """The ``k`` chunks closest to ``query`` (optionally only from ``scope``), best first."""
+    def search(self, query: str, k: int = 5, scope: str | Sequence[str] | None = None) -> list[Hit]:
+        """The ``k`` chunks closest to ``query`` (optionally only from ``scope``, one space or
+        several), best first."""
         text = query.strip()
         if not text:
             raise RetrievalError("cannot search with an empty query", hint="ask a question")
@@ -215,7 +242,7 @@ class KnowledgeIndex:
             result = self._collection.query(
                 query_embeddings=[vector],  # type: ignore[arg-type]
                 n_results=k,
-                where={"scope": scope} if scope is not None else None,
+                where=_scope_filter(scope),
                 include=["documents", "metadatas", "distances"],
             )
         except Exception as exc:
@@ -237,11 +264,14 @@ class KnowledgeIndex:
                     source=str(meta.get("source", "")),
                     heading=str(meta.get("heading", "")),
                     score=1.0 - float(dist),
+                    updated_at=_as_float(meta.get("updated_at")),
                 )
             )
         return hits
 
-    async def asearch(self, query: str, k: int = 5, scope: str | None = None) -> list[Hit]:
+    async def asearch(
+        self, query: str, k: int = 5, scope: str | Sequence[str] | None = None
+    ) -> list[Hit]:
         """``search`` in a worker thread."""
         return await asyncio.to_thread(self.search, query, k, scope)
 

@@ -138,7 +138,7 @@ def _ingest_one(
         report.skipped.append((source, exc.message))
         return
     chunks = chunk_sections(sections, source=source, scope=scope, max_chars=chunk_chars)
-    result = index.upsert_source(source, scope, chunks)
+    result = index.upsert_source(source, scope, chunks, updated_at=file.stat().st_mtime)
     report.files_ingested += 1
     report.chunks_added += result.added
     report.chunks_unchanged += result.unchanged

@@ -17,6 +17,8 @@ TOOL_FOR_INTENT = {
     "feedback": "record_feedback",
 }
 
+TOOL_NOT_ALLOWED = "That isn't available here: this channel's settings don't allow it."
+
 
 def tool_arguments(state: State) -> dict[str, Any]:
     """The arguments each intent's tool gets from the turn."""
@@ -27,10 +29,22 @@ def tool_arguments(state: State) -> dict[str, Any]:
     return {}
 
 
+async def load_thread(ctx: BotContext) -> list[dict[str, str]]:
+    """The surface's thread for a summary; empty (summarise memory) when it has none."""
+    if ctx.thread_loader is None:
+        return []
+    with ctx.tracer.span("thread.load", "CLIENT") as span:
+        thread = await ctx.thread_loader()
+        span.set("app.thread.messages", len(thread))
+    return thread
+
+
 async def call_tool(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     """Run the tool for the turn's intent; its output (or error message) becomes the answer."""
     ctx = runtime.context
     name = TOOL_FOR_INTENT[str(state.intent)]
+    if state.tools_allowed is not None and name not in state.tools_allowed:
+        return {"tool_name": name, "tool_output": TOOL_NOT_ALLOWED}
     attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}
     with ctx.tracer.span(f"execute_tool {name}", attributes=attributes) as span:
         deps = ToolDeps(
@@ -40,6 +54,8 @@ async def call_tool(state: State, runtime: Runtime[BotContext]) -> dict[str, Any
             user_id=state.user_id,
             history=list(state.messages),
             previous_trace_id=state.previous_trace_id,
+            thread=await load_thread(ctx) if name == "summarize_conversation" else [],
+            experts=list(state.experts),
         )
         result = await ctx.tools.run(name, tool_arguments(state), deps)
         if not result.ok:

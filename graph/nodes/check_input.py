@@ -40,4 +40,5 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         "answer": "",
         "citations": [],
         "guard_problems": [],
+        "usage": {},
     }

@@ -12,7 +12,8 @@ from guards.output_guard import check_output as guard_output
 
 
 def citations_for(numbers: tuple[int, ...] | list[int], docs: list[dict[str, Any]]) -> list[dict]:
-    """``{"n", "id", "source", "heading", "text"}`` for each marker number that names a doc."""
+    """``{"n", "id", "source", "heading", "text", "score", "updated_at"}`` for each marker number
+    that names a doc."""
     return [
         {
             "n": n,
@@ -20,6 +21,8 @@ def citations_for(numbers: tuple[int, ...] | list[int], docs: list[dict[str, Any
             "source": docs[n - 1]["source"],
             "heading": docs[n - 1]["heading"],
             "text": docs[n - 1]["text"],
+            "score": docs[n - 1].get("score"),
+            "updated_at": docs[n - 1].get("updated_at"),
         }
         for n in numbers
         if 1 <= n <= len(docs)

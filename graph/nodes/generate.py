@@ -116,4 +116,9 @@ async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
                 "gen_ai.response.finish_reasons": [finish_reason or "stop"],
             }
         )
-    return {"answer": answer or "I don't know."}
+    tokens = (
+        {"input_tokens": usage["input_tokens"], "output_tokens": usage["output_tokens"]}
+        if usage
+        else {}
+    )
+    return {"answer": answer or "I don't know.", "usage": tokens}

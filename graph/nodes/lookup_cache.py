@@ -11,7 +11,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
-from graph.state import State
+from graph.state import State, cache_scope
 
 
 async def lookup_cache(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
@@ -20,7 +20,9 @@ async def lookup_cache(state: State, runtime: Runtime[BotContext]) -> dict[str, 
     if ctx.cache is None:
         return {}
     with ctx.tracer.span("cache.lookup", "CLIENT", {"db.system.name": "redis"}) as span:
-        hit = await ctx.cache.alookup(state.clean_question)
+        hit = await ctx.cache.alookup(
+            state.clean_question, scope=cache_scope(state, ctx.settings.knowledge_scope)
+        )
         if hit is not None:
             ids = [c["id"] for c in hit.citations if "id" in c]
             if len(ids) < len(hit.citations) or await ctx.index.amissing(ids):

@@ -13,4 +13,6 @@ from graph.state import State
 
 async def refuse(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     """Answer with the guard's reason; nothing else runs for this turn."""
-    return {"answer": REFUSAL.format(reason=state.blocked_reason or "it was rejected")}
+    return {
+        "answer": REFUSAL.format(reason=state.blocked_reason or "it was rejected"),
+    }

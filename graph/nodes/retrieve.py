@@ -7,22 +7,21 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
-from graph.state import State
+from graph.state import State, turn_spaces
 
 
 async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     """Search the knowledge scope; keep only hits above the relevance floor."""
     ctx = runtime.context
     settings = ctx.settings
+    spaces = turn_spaces(state, settings.knowledge_scope)
     attributes = {
         "gen_ai.operation.name": "retrieval",
-        "gen_ai.data_source.id": f"{settings.collection}/{settings.knowledge_scope}",
+        "gen_ai.data_source.id": f"{settings.collection}/{','.join(spaces)}",
         "gen_ai.request.top_k": settings.top_k,
     }
     with ctx.tracer.span(f"retrieval {settings.collection}", "CLIENT", attributes) as span:
-        hits = await ctx.index.asearch(
-            state.clean_question, k=settings.top_k, scope=settings.knowledge_scope
-        )
+        hits = await ctx.index.asearch(state.clean_question, k=settings.top_k, scope=spaces)
         kept = [h for h in hits if h.score >= settings.min_relevance]
         span.set(
             "gen_ai.retrieval.documents",
@@ -30,7 +29,14 @@ async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
         )
         span.set("app.retrieval.kept", len(kept))
     docs = [
-        {"id": h.id, "source": h.source, "heading": h.heading, "text": h.text, "score": h.score}
+        {
+            "id": h.id,
+            "source": h.source,
+            "heading": h.heading,
+            "text": h.text,
+            "score": h.score,
+            "updated_at": h.updated_at,
+        }
         for h in kept
     ]
     return {"docs": docs}

@@ -27,4 +27,6 @@ async def save_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, A
     keep = runtime.context.settings.memory_max_messages - 2
     stale = state.messages[: max(len(state.messages) - keep, 0)]
     removals = [RemoveMessage(id=m.id) for m in stale if m.id]
-    return {"messages": [*removals, HumanMessage(state.clean_question), answer]}
+    return {
+        "messages": [*removals, HumanMessage(state.clean_question), answer],
+    }

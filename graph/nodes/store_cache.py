@@ -7,7 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
-from graph.state import State
+from graph.state import State, cache_scope
 
 
 def cacheable(state: State) -> bool:
@@ -26,5 +26,10 @@ async def store_cache(state: State, runtime: Runtime[BotContext]) -> dict[str, A
     if ctx.cache is None or not cacheable(state):
         return {}
     with ctx.tracer.span("cache.store", "CLIENT", {"db.system.name": "redis"}):
-        await ctx.cache.astore(state.clean_question, state.answer, state.citations)
+        await ctx.cache.astore(
+            state.clean_question,
+            state.answer,
+            state.citations,
+            scope=cache_scope(state, ctx.settings.knowledge_scope),
+        )
     return {}

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from graph.tools.registry import Tool, ToolDeps, ToolRegistry
 from observe.errors import ToolError
-from observe.redaction import user_hash
+from observe.redaction import redact_pii, user_hash
 from observe.stats import turn_stats
 from observe.tracing import current_span
 
@@ -33,8 +33,25 @@ class SummarizeArgs(BaseModel):
     max_turns: int = Field(default=10, ge=1, le=50)
 
 
+def _summarize_thread(thread: list[dict[str, str]], max_items: int) -> str:
+    """One bullet per message of a chat thread (PII redacted), oldest first."""
+    recent = [m for m in thread if m.get("text", "").strip()][-max_items:]
+    if not recent:
+        return "There's nothing to summarise yet: this thread has no messages."
+    people = {m.get("user", "") for m in recent}
+    lines = [f"Summary of the last {len(recent)} message(s) from {len(people)} participant(s):"]
+    for message in recent:
+        who = message.get("user") or "someone"
+        text = redact_pii(_first_sentence(message["text"], 160))
+        lines.append(f"• {who}: {text}")
+    return "\n".join(lines)
+
+
 async def summarize_conversation(args: SummarizeArgs, deps: ToolDeps) -> str:
-    """Summarise the conversation so far from memory: one bullet per exchange, oldest first."""
+    """Summarise the chat thread when there is one, else the conversation so far from memory:
+    one bullet per message or exchange, oldest first."""
+    if deps.thread:
+        return _summarize_thread(deps.thread, args.max_turns)
     exchanges: list[tuple[str, str]] = []
     pending: str | None = None
     for message in deps.history:
@@ -67,6 +84,11 @@ async def escalate(args: EscalateArgs, deps: ToolDeps) -> str:
                 "user.hash": user_hash(deps.user_id),
                 "app.content.escalation_reason": args.reason,
             }
+        )
+    if deps.experts:
+        return (
+            f"{' '.join(deps.experts)}: could one of you help here? I've recorded the request "
+            f"(trace {deps.trace_id[:8]})."
         )
     return (
         f"I've recorded your request for a human. Please contact "

@@ -37,6 +37,10 @@ class ToolDeps:
     user_id: str
     history: list[AnyMessage] = field(default_factory=list)
     previous_trace_id: str | None = None
+    thread: list[dict[str, str]] = field(default_factory=list)
+    """The surrounding chat thread (``{"user", "text"}``), when the surface provides one."""
+    experts: list[str] = field(default_factory=list)
+    """Chat mentions of the people an escalation should reach."""
 
 
 ToolFunc = Callable[[Any, ToolDeps], Awaitable[str]]

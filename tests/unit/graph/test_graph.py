@@ -195,5 +195,8 @@ async def test_memory_keeps_only_the_newest_messages(tmp_path: Path, index: Know
     for i in range(3):
         state, _ = await run_turn(ctx, f"hello number {i}", saver=saver)
     assert [m.content for m in state["messages"]] == [
-        "hello number 1", "Hello!", "hello number 2", "Hello!"
+        "hello number 1",
+        "Hello!",
+        "hello number 2",
+        "Hello!",
     ]

@@ -1,0 +1,42 @@
+""" "Share in channel" on an ephemeral ``/ask`` answer: post it for everyone, once."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import services_of
+from bot.views.answer_builder import shared_answer_blocks
+from bot.views.text import SHARE_EXPIRED
+
+
+async def handle_share_answer(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    trace_id = str((body.get("actions") or [{}])[0].get("value", ""))
+    share = await services_of(context).records.take_share(trace_id) if trace_id else None
+    if share is None:
+        await respond(text=SHARE_EXPIRED, response_type="ephemeral", replace_original=False)
+        return
+    await client.chat_postMessage(
+        channel=share["channel"],
+        text=share["answer"],
+        blocks=shared_answer_blocks(
+            share["answer"],
+            share["citations"],
+            user_id=share["user"],
+            question=share["question"],
+            now=time.time(),
+        ),
+    )
+    await respond(delete_original=True)

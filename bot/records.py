@@ -1,0 +1,72 @@
+"""What the Slack surface remembers between requests, in Redis (shared by replicas).
+
+Keys (all with a TTL):
+- ``slack:joined:{team}:{channel}:{thread_ts}`` → the user the assistant is talking with in that
+  thread (follow-ups from them need no mention);
+- ``slack:why:{trace_id}`` → the content-free explanation behind "Why this answer?";
+- ``slack:share:{trace_id}`` → an ephemeral answer waiting for "Share in channel";
+- ``slack:last:{team}:{user}`` → trace id of the user's latest answer (target of
+  ``/assistant feedback``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+WEEK_S = 7 * 24 * 3600
+DAY_S = 24 * 3600
+
+
+class SlackRecords:
+    """Small typed accessors over the keys in the module docstring."""
+
+    def __init__(self, redis: Redis, prefix: str = "slack") -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def join_thread(self, thread_key: str, user: str) -> None:
+        await self.redis.set(f"{self.prefix}:joined:{thread_key}", user, ex=WEEK_S)
+
+    async def thread_partner(self, thread_key: str) -> str | None:
+        """The user the assistant talks with in this thread, or ``None`` if it never answered."""
+        value = await self.redis.get(f"{self.prefix}:joined:{thread_key}")
+        return _text(value)
+
+    async def save_explanation(self, trace_id: str, explanation: dict[str, Any]) -> None:
+        await self.redis.set(f"{self.prefix}:why:{trace_id}", json.dumps(explanation), ex=WEEK_S)
+
+    async def explanation(self, trace_id: str) -> dict[str, Any] | None:
+        return _json(await self.redis.get(f"{self.prefix}:why:{trace_id}"))
+
+    async def save_share(self, trace_id: str, share: dict[str, Any]) -> None:
+        await self.redis.set(f"{self.prefix}:share:{trace_id}", json.dumps(share), ex=DAY_S)
+
+    async def take_share(self, trace_id: str) -> dict[str, Any] | None:
+        """The pending share (removed, so a double click posts once)."""
+        return _json(await self.redis.getdel(f"{self.prefix}:share:{trace_id}"))
+
+    async def set_last_trace(self, team: str, user: str, trace_id: str) -> None:
+        await self.redis.set(f"{self.prefix}:last:{team}:{user}", trace_id, ex=WEEK_S)
+
+    async def last_trace(self, team: str, user: str) -> str | None:
+        return _text(await self.redis.get(f"{self.prefix}:last:{team}:{user}"))
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _json(value: Any) -> dict[str, Any] | None:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        return None
+    return loaded if isinstance(loaded, dict) else None

@@ -1,0 +1,208 @@
+"""Answer one queued Slack turn: status, the graph, streaming or ephemeral delivery, records.
+
+``SlackResponder`` is the scheduler's handler. It never raises for a turn's own failure: the user
+gets a short apology with the trace id and the traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.config import SlackSettings
+from bot.records import SlackRecords
+from bot.streaming import AnswerStream
+from bot.turns import TurnRequest
+from bot.views.answer_builder import answer_blocks, ephemeral_answer_blocks
+from bot.views.text import LOADING_MESSAGES, THINKING_STATUS, sorry
+from bot.views.why_builder import explanation
+from graph.assistant import Assistant, TurnResult
+from observe.errors import AssistantError
+from observe.redaction import user_hash
+from observe.tracing import new_trace_id
+
+log = structlog.get_logger(__name__)
+
+ClientFor = Callable[[TurnRequest], Any]
+
+
+def make_client(settings: SlackSettings, token: str | None) -> AsyncWebClient:
+    """A Web API client for ``token`` that honours 429 ``Retry-After`` and retries resets."""
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.api_url,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class ChannelPacer:
+    """Spaces new messages in one channel at least ``interval_s`` apart (Slack allows about one
+    message per second per channel)."""
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        self.interval_s = interval_s
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._last: dict[str, float] = {}
+
+    async def wait(self, channel: str) -> None:
+        async with self._locks[channel]:
+            wait = self._last.get(channel, 0.0) + self.interval_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last[channel] = time.monotonic()
+
+
+def slack_thread_loader(client: AsyncWebClient, request: TurnRequest) -> Any:
+    """A loader for the graph's summarize tool: the thread's human messages, oldest first,
+    without the request itself."""
+
+    async def load() -> list[dict[str, str]]:
+        response = await client.conversations_replies(
+            channel=request.channel, ts=request.thread_ts, limit=200
+        )
+        return [
+            {"user": f"<@{m.get('user', '')}>", "text": str(m.get("text", ""))}
+            for m in response.get("messages") or []
+            if not m.get("bot_id") and m.get("ts") != request.message_ts
+        ]
+
+    return load
+
+
+class SlackResponder:
+    """Runs one ``TurnRequest`` end to end."""
+
+    def __init__(
+        self,
+        assistant: Assistant,
+        settings: SlackSettings,
+        records: SlackRecords,
+        client_for: Callable[[TurnRequest], Any],
+    ) -> None:
+        self.assistant = assistant
+        self.settings = settings
+        self.records = records
+        self.client_for = client_for
+        self.pacer = ChannelPacer()
+
+    async def __call__(self, request: TurnRequest) -> None:
+        client: AsyncWebClient = await self.client_for(request)
+        trace_id = new_trace_id()
+        policy = self.settings.policy(request.channel)
+        log_ = log.bind(trace_id=trace_id, user_hash=user_hash(request.user), via=request.source)
+        stream: AnswerStream | None = None
+        if request.delivery == "thread":
+            await self._set_status(client, request, THINKING_STATUS)
+            await self.pacer.wait(request.channel)
+            stream = AnswerStream(
+                client,
+                channel=request.channel,
+                thread_ts=request.thread_ts,
+                team_id=request.team_id,
+                user_id=request.user,
+                max_age_s=self.settings.stream_max_age_s,
+            )
+        try:
+            result = await self.assistant.ask(
+                request.text,
+                conversation_id=request.conversation_id,
+                user_id=request.user,
+                on_token=stream.feed if stream is not None else None,
+                spaces=policy.spaces,
+                thread_loader=slack_thread_loader(client, request),
+                experts=policy.mentions(),
+                tools_allowed=policy.tools,
+                trace_id=trace_id,
+            )
+        except (AssistantError, Exception) as exc:
+            if stream is not None:
+                await stream.cancel()
+            log_.exception("turn failed", error_type=type(exc).__name__)
+            await self._apologise(client, request, trace_id)
+            return
+        await self._remember(request, result)
+        now = time.time()
+        if stream is not None:
+            await stream.finish(result.answer, answer_blocks(result, now=now))
+            await self.records.join_thread(request.thread_key, request.user)
+            await self._set_status(client, request, "")
+            lag = (stream.first_text_at or now) - request.received_at
+        else:
+            await self._respond(
+                request,
+                text=result.answer,
+                blocks=ephemeral_answer_blocks(result, question=request.text, now=now),
+            )
+            lag = now - request.received_at
+        log_.info(
+            "slack turn answered",
+            intent=result.intent,
+            cache_hit=result.cached,
+            first_text_s=round(lag, 3),
+            total_s=round(time.time() - request.received_at, 3),
+            stream_fallback=stream.broken if stream is not None else None,
+        )
+
+    async def _remember(self, request: TurnRequest, result: TurnResult) -> None:
+        await self.records.save_explanation(result.trace_id, explanation(result))
+        await self.records.set_last_trace(request.team_id, request.user, result.trace_id)
+        if request.delivery == "ephemeral":
+            share = {
+                "answer": result.answer,
+                "citations": result.citations,
+                "question": request.text,
+                "user": request.user,
+                "channel": request.channel,
+            }
+            await self.records.save_share(result.trace_id, share)
+
+    async def _set_status(self, client: AsyncWebClient, request: TurnRequest, status: str) -> None:
+        """Show (or clear) the "thinking" status; best effort, never fails the turn."""
+        try:
+            await client.assistant_threads_setStatus(
+                channel_id=request.channel,
+                thread_ts=request.thread_ts,
+                status=status,
+                loading_messages=random.sample(LOADING_MESSAGES, k=min(3, len(LOADING_MESSAGES)))
+                if status
+                else None,
+            )
+        except SlackApiError as exc:
+            log.debug("status not shown", error=exc.response.get("error"))
+
+    async def _respond(self, request: TurnRequest, *, text: str, blocks: list[Any]) -> None:
+        """Replace the ephemeral "working on it" message of a command or shortcut."""
+        if request.response_url is None:
+            log.warning("ephemeral answer without response_url; dropped")
+            return
+        webhook = AsyncWebhookClient(request.response_url)
+        await webhook.send(
+            text=text, blocks=blocks, response_type="ephemeral", replace_original=True
+        )
+
+    async def _apologise(self, client: AsyncWebClient, request: TurnRequest, trace: str) -> None:
+        try:
+            if request.delivery == "ephemeral":
+                await self._respond(request, text=sorry(trace), blocks=[])
+            else:
+                await client.chat_postMessage(
+                    channel=request.channel, thread_ts=request.thread_ts, text=sorry(trace)
+                )
+        except Exception:
+            log.exception("could not even post the apology")

@@ -1,0 +1,119 @@
+"""Everything a Slack listener may use, bundled once per process.
+
+``SlackServices`` is put into every request's Bolt ``context`` by a global middleware
+(``services_of(context)`` reads it back), so handlers stay plain functions that ask for
+``context`` and get the assistant, the scheduler and the records from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import SlackSettings
+from bot.records import SlackRecords
+from bot.turns import TurnRequest, TurnScheduler
+from bot.views.text import BUSY, rate_limited
+from graph.assistant import Assistant
+from observe.redaction import user_hash
+
+log = structlog.get_logger(__name__)
+CONTEXT_KEY = "assistant_services"
+
+
+@dataclass(kw_only=True)
+class SlackServices:
+    """The process-wide services behind the Slack listeners."""
+
+    assistant: Assistant
+    settings: SlackSettings
+    redis: Redis
+    records: SlackRecords
+    scheduler: TurnScheduler
+    _admins: dict[str, bool] = field(default_factory=dict)
+
+    async def claim(self, body: dict[str, Any]) -> bool:
+        """True when this delivery's ``event_id`` is new (claimed now); False for duplicates."""
+        event_id = body.get("event_id")
+        if not event_id:
+            return True
+        first = await self.scheduler.claim_event(str(event_id))
+        if not first:
+            log.info("duplicate delivery ignored", event_id=event_id)
+        return first
+
+    async def accept(self, request: TurnRequest, client: AsyncWebClient) -> bool:
+        """Rate-limit, then queue ``request``; tell the user when it is refused. True if queued."""
+        policy = self.settings.policy(request.channel)
+        checks = (
+            (
+                "user",
+                request.user,
+                policy.user_rate_per_minute or self.settings.user_rate_per_minute,
+            ),
+            (
+                "channel",
+                request.channel,
+                policy.channel_rate_per_minute or self.settings.channel_rate_per_minute,
+            ),
+        )
+        for scope, ident, limit in checks:
+            decision = await self.scheduler.rate_limit(scope, ident, limit)
+            if not decision.allowed:
+                log.info("rate limited", scope=scope, user_hash=user_hash(request.user))
+                await self.tell(client, request, rate_limited(decision.retry_after_s))
+                return False
+        if not await self.scheduler.submit(request):
+            log.warning("busy: turn refused", pending=self.scheduler.pending)
+            await self.tell(client, request, BUSY)
+            return False
+        return True
+
+    async def tell(self, client: AsyncWebClient, request: TurnRequest, text: str) -> None:
+        """A short notice only the requester sees (in their DM with the bot, a normal reply)."""
+        try:
+            if request.response_url is not None:
+                from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+                await AsyncWebhookClient(request.response_url).send(
+                    text=text, response_type="ephemeral", replace_original=True
+                )
+            elif request.channel.startswith("D"):
+                await client.chat_postMessage(
+                    channel=request.channel, thread_ts=request.thread_ts, text=text
+                )
+            else:
+                await client.chat_postEphemeral(
+                    channel=request.channel,
+                    user=request.user,
+                    thread_ts=request.thread_ts,
+                    text=text,
+                )
+        except SlackApiError as exc:
+            log.warning("could not tell the user", error=exc.response.get("error"))
+
+    async def is_admin(self, client: AsyncWebClient, user: str) -> bool:
+        """Configured admins, and the workspace's admins and owners (asked once per process)."""
+        if user in self.settings.admins:
+            return True
+        if user not in self._admins:
+            try:
+                info = (await client.users_info(user=user)).get("user") or {}
+            except SlackApiError:
+                return False
+            self._admins[user] = bool(info.get("is_admin") or info.get("is_owner"))
+        return self._admins[user]
+
+
+def services_of(context: AsyncBoltContext) -> SlackServices:
+    """The services the global middleware put into ``context``."""
+    services = context.get(CONTEXT_KEY)
+    if not isinstance(services, SlackServices):
+        raise RuntimeError("SlackServices missing from the Bolt context (middleware not installed)")
+    return services

@@ -1,0 +1,202 @@
+"""Slack benchmarks over loopback HTTP, against the Web API double (no Slack needed).
+
+- ``bench_slack_latency``: signed ``app_mention`` events answered by the configured model (the
+  local one by default); per event, seconds from sending the request to the first streamed text
+  the double receives, and to the final ``chat.stopStream``.
+- ``bench_slack_load``: the HTTP endpoint under a bounded concurrent load of signed events, with
+  answering replaced by a stub that posts one reply; a share of events is delivered twice (as
+  Slack retries do). Reports acks per second and ack latency, then checks every event got exactly
+  one reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.config import SlackSettings
+from bot.server import SlackRuntime
+from bot.testing import BOT_USER_ID, CHANNEL_ID, TEAM_ID, SlackDouble
+from bot.testing.signing import event_body, signed
+from bot.turns import TurnRequest
+from graph.redis_server import free_port
+from graph.settings import load_settings
+
+SECRET = "bench-secret"
+QUESTIONS = (
+    "How do I iterate over a dict in sorted order?",
+    "Why is my list being modified when I change a copy?",
+    "How can I convert a string to a number?",
+    "What is the difference between a tuple and a list?",
+    "How do I read a file line by line?",
+)
+
+
+async def _serve(runtime: SlackRuntime) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(runtime.web_app(), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}/slack/events"
+
+
+def _mention(text: str, ts: str, user: str = "U0BENCH") -> dict[str, Any]:
+    return {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@{BOT_USER_ID}> {text}",
+        "ts": ts,
+        "channel": CHANNEL_ID,
+        "team": TEAM_ID,
+    }
+
+
+async def _post(session: aiohttp.ClientSession, url: str, body: bytes) -> int:
+    request = signed(body, SECRET)
+    async with session.post(url, data=body, headers=request.headers) as response:
+        await response.read()
+        return response.status
+
+
+def _has_text(call: Any) -> bool:
+    chunks = call.args.get("chunks") or []
+    return bool(call.args.get("markdown_text")) or any(
+        isinstance(c, dict) and c.get("text") for c in chunks
+    )
+
+
+async def bench_slack_latency(events: int) -> dict[str, Any]:
+    """Event received → first streamed text → final message, with the configured model."""
+    settings = load_settings()
+    async with SlackDouble() as double:
+        slack = SlackSettings(
+            bot_token=SecretStr("xoxb-bench"),
+            signing_secret=SecretStr(SECRET),
+            api_url=double.base_url,
+        )
+        runtime = await SlackRuntime.start(
+            settings.model_copy(update={"cache_enabled": False}), slack
+        )
+        runner, url = await _serve(runtime)
+        first_text: list[float] = []
+        final: list[float] = []
+        try:
+            async with aiohttp.ClientSession() as session:
+                for n in range(events):
+                    ts = f"{time.time():.6f}"
+                    body = event_body(_mention(QUESTIONS[n % len(QUESTIONS)], ts))
+                    sent = time.monotonic()
+                    assert await _post(session, url, body) == 200
+                    stop = await double.wait_for(
+                        "chat.stopStream",
+                        timeout=300,
+                        predicate=lambda c, ts=ts: _thread_of(double, c) == ts,  # type: ignore[misc]
+                    )
+                    streamed = [
+                        c
+                        for c in double.calls_to(
+                            "chat.startStream", "chat.appendStream", "chat.stopStream"
+                        )
+                        if _thread_of(double, c) == ts and _has_text(c)
+                    ]
+                    first_text.append((streamed[0].at if streamed else stop[-1].at) - sent)
+                    final.append(stop[-1].at - sent)
+        finally:
+            await runtime.aclose()
+            await runner.cleanup()
+    return {
+        "model": settings.chat_model,
+        "events": events,
+        "first_text_s_median": round(statistics.median(first_text), 3),
+        "first_text_s_max": round(max(first_text), 3),
+        "final_s_median": round(statistics.median(final), 3),
+        "final_s_max": round(max(final), 3),
+    }
+
+
+def _thread_of(double: SlackDouble, call: Any) -> str | None:
+    """The thread a stream call belongs to (stream calls after the first carry only ``ts``)."""
+    if call.args.get("thread_ts"):
+        return str(call.args["thread_ts"])
+    message = double.message(str(call.args.get("channel", "")), str(call.args.get("ts", "")))
+    return str(message["thread_ts"]) if message and message.get("thread_ts") else None
+
+
+async def bench_slack_load(events: int, concurrency: int, duplicate_share: float) -> dict[str, Any]:
+    """Acks per second under load, then exactly-once replies (answers stubbed)."""
+    settings = load_settings()
+    async with SlackDouble() as double:
+        slack = SlackSettings(
+            bot_token=SecretStr("xoxb-bench"),
+            signing_secret=SecretStr(SECRET),
+            api_url=double.base_url,
+            max_pending=events + 1,
+            workers=32,
+            user_rate_per_minute=events * 2,
+            channel_rate_per_minute=events * 2,
+        )
+        runtime = await SlackRuntime.start(settings, slack)
+        client = runtime.app.client
+
+        async def stub_answer(request: TurnRequest) -> None:
+            await client.chat_postMessage(
+                channel=request.channel, thread_ts=request.thread_ts, text=f"re {request.event_id}"
+            )
+
+        runtime.services.scheduler.handler = stub_answer
+        runner, url = await _serve(runtime)
+        run = uuid.uuid4().hex[:6]
+        deliveries: list[tuple[str, bytes]] = []
+        for n in range(events):
+            event_id = f"Ev{run}{n:06d}"
+            body = event_body(
+                _mention("ping", f"{1_700_000_000 + n}.{n:06d}", f"U{n % 50:04d}"),
+                event_id=event_id,
+            )
+            deliveries.append((event_id, body))
+            if n < events * duplicate_share:
+                deliveries.append((event_id, body))
+        latencies: list[float] = []
+        statuses: Counter[int] = Counter()
+        gate = asyncio.Semaphore(concurrency)
+        try:
+            async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=concurrency)
+            ) as session:
+
+                async def deliver(body: bytes) -> None:
+                    async with gate:
+                        started = time.monotonic()
+                        statuses[await _post(session, url, body)] += 1
+                        latencies.append(time.monotonic() - started)
+
+                started = time.monotonic()
+                await asyncio.gather(*(deliver(body) for _, body in deliveries))
+                ack_window = time.monotonic() - started
+            await runtime.services.scheduler.drain(timeout=120)
+        finally:
+            await runtime.aclose()
+            await runner.cleanup()
+    replies = Counter(
+        str(c.args.get("text", "")).removeprefix("re ") for c in double.calls_to("chat.postMessage")
+    )
+    expected = {event_id for event_id, _ in deliveries}
+    return {
+        "events": events,
+        "deliveries": len(deliveries),
+        "concurrency": concurrency,
+        "acks_per_s": round(len(deliveries) / ack_window, 1),
+        "ack_ms_median": round(statistics.median(latencies) * 1000, 1),
+        "ack_ms_p99": round(sorted(latencies)[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "statuses": dict(statuses),
+        "lost": len(expected - set(replies)),
+        "duplicate_replies": sum(count - 1 for count in replies.values() if count > 1),
+    }

@@ -1,0 +1,473 @@
+"""The Slack bot over real HTTP: signed requests into the running app, a Web API double recording
+what the bot sends back, real Redis and Chroma, a scripted streaming chat model (the real local
+model runs in ``test_slack_serve.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.testing import BOT_USER_ID, CHANNEL_ID, TEAM_ID
+from bot.testing.signing import interaction_body, slash_command_body
+from integration.slack_harness import (
+    ALL_CHANNEL,
+    EXPERTS_CHANNEL,
+    QUIET_CHANNEL,
+    SlackEnv,
+    new_ts,
+    start_env,
+    stop_env,
+)
+
+USER = "U0ASKER"
+OTHER = "U0OTHER"
+
+
+@pytest.fixture(scope="module")
+async def env(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> AsyncIterator[SlackEnv]:
+    started = await start_env(tmp_path_factory.mktemp("slack"), redis_url)
+    try:
+        yield started
+    finally:
+        await stop_env(started)
+
+
+@pytest.fixture(autouse=True)
+def fresh_double(env: SlackEnv) -> None:
+    env.double.reset(messages=False)
+    env.model.reply = "Roll back with the deploy tool's rollback command [1]."
+    env.model.delay_s = 0.0
+
+
+def mention(text: str, *, channel: str = CHANNEL_ID, user: str = USER, **extra: Any) -> dict:
+    ts = extra.pop("ts", new_ts())
+    return {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@{BOT_USER_ID}> {text}",
+        "ts": ts,
+        "channel": channel,
+        "team": TEAM_ID,
+        **extra,
+    }
+
+
+def message(text: str, *, channel: str = CHANNEL_ID, user: str = USER, **extra: Any) -> dict:
+    return {
+        "type": "message",
+        "user": user,
+        "text": text,
+        "ts": extra.pop("ts", new_ts()),
+        "channel": channel,
+        "channel_type": extra.pop("channel_type", "channel"),
+        "team": TEAM_ID,
+        **extra,
+    }
+
+
+def replies_in(env: SlackEnv, channel: str) -> list[Any]:
+    """Bot messages started in ``channel`` (streams and plain posts)."""
+    return [
+        c
+        for c in env.double.calls_to("chat.startStream", "chat.postMessage")
+        if c.args.get("channel") == channel
+    ]
+
+
+def block_types(blocks: list[dict]) -> list[str]:
+    return [b["type"] for b in blocks]
+
+
+def action_ids(blocks: list[dict]) -> set[str]:
+    found: set[str] = set()
+    for block in blocks:
+        for element in block.get("elements", []) + (
+            [block["accessory"]] if "accessory" in block else []
+        ):
+            if isinstance(element, dict) and "action_id" in element:
+                found.add(element["action_id"])
+    return found
+
+
+async def ask_in_thread(env: SlackEnv, text: str, **kwargs: Any) -> tuple[dict, Any]:
+    event = mention(text, **kwargs)
+    status, _ = await env.event(event)
+    assert status == 200
+    await env.settle()
+    stop = await env.double.wait_for("chat.stopStream")
+    return event, stop[-1]
+
+
+async def test_mention_streams_a_threaded_answer_with_sources_and_feedback(env: SlackEnv) -> None:
+    env.model.reply = " ".join(["Roll back with the deploy tool's rollback command [1]."] * 6)
+    event, stop = await ask_in_thread(env, "How do I roll back a bad release?")
+    start = env.double.calls_to("chat.startStream")[-1]
+    assert start.args["thread_ts"] == event["ts"]
+    assert start.args["recipient_user_id"] == USER
+    assert start.args["recipient_team_id"] == TEAM_ID
+    assert env.double.calls_to("chat.appendStream"), "long answers stream in several appends"
+    posted = env.double.message(CHANNEL_ID, stop.args["ts"])
+    assert posted is not None and "rollback command [1]" in posted["text"]
+    blocks = stop.args["blocks"]
+    assert "context_actions" in block_types(blocks)
+    assert {"answer_feedback", "why_this_answer"} <= action_ids(blocks)
+    assert "deploys.rst" in json.dumps(blocks), "the sources block names the cited document"
+    status = env.double.calls_to("assistant.threads.setStatus")
+    assert status and status[0].args["status"], "a loading status is shown while working"
+
+
+async def test_a_dm_is_answered_in_its_thread(env: SlackEnv) -> None:
+    dm = "D0DIRECT"
+    event = message("How do I roll back a bad release?", channel=dm, channel_type="im")
+    assert (await env.event(event))[0] == 200
+    await env.settle()
+    start = (await env.double.wait_for("chat.startStream"))[-1]
+    assert start.args["channel"] == dm and start.args["thread_ts"] == event["ts"]
+
+
+async def test_follow_up_in_the_thread_needs_no_mention_but_others_chatting_get_silence(
+    env: SlackEnv,
+) -> None:
+    root, _ = await ask_in_thread(env, "How do I roll back a bad release?")
+    thread = root["ts"]
+    env.double.reset(messages=False)
+    follow_up = message("And how long does that take?", thread_ts=thread)
+    await env.event(follow_up)
+    await env.settle()
+    assert len(replies_in(env, CHANNEL_ID)) == 1, "the asker's follow-up is answered"
+
+    env.double.reset(messages=False)
+    await env.event(message("I think it takes ages", user=OTHER, thread_ts=thread))
+    await env.event(message(f"<@{OTHER}> did you try it last week?", thread_ts=thread))
+    await env.event(message("Lunch anyone?"))  # top level, channel policy is `thread`
+    await env.settle()
+    assert replies_in(env, CHANNEL_ID) == [], "people talking to each other get no answer"
+
+
+async def test_trigger_policies_mention_only_and_all(env: SlackEnv) -> None:
+    root, _ = await ask_in_thread(env, "How do I roll back a bad release?", channel=QUIET_CHANNEL)
+    env.double.reset(messages=False)
+    await env.event(message("and then?", channel=QUIET_CHANNEL, thread_ts=root["ts"]))
+    await env.event(message("How do I roll back a bad release?", channel=ALL_CHANNEL))
+    await env.settle()
+    assert replies_in(env, QUIET_CHANNEL) == []
+    assert len(replies_in(env, ALL_CHANNEL)) == 1
+
+
+async def test_duplicate_deliveries_and_retries_get_one_answer(env: SlackEnv) -> None:
+    event = mention("How do I roll back a bad release?")
+    statuses = [(await env.event(event, event_id="EvDUPLICATE1"))[0]]
+    for retry in (1, 2):
+        statuses.append((await env.event(event, event_id="EvDUPLICATE1", retry_num=retry))[0])
+    await env.settle()
+    assert statuses == [200, 200, 200]
+    assert len(replies_in(env, CHANNEL_ID)) == 1
+
+
+async def test_a_retry_whose_first_delivery_was_lost_is_answered(env: SlackEnv) -> None:
+    event = mention("How do I roll back a bad release?")
+    assert (await env.event(event, event_id="EvLOSTFIRST1", retry_num=1))[0] == 200
+    await env.settle()
+    assert len(replies_in(env, CHANNEL_ID)) == 1
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["forged signature", "stale timestamp", "body changed after signing"],
+)
+async def test_unverified_requests_get_401_and_nothing_runs(env: SlackEnv, tamper: str) -> None:
+    from bot.testing.signing import event_body, signed
+
+    body = event_body(mention("How do I roll back a bad release?"))
+    if tamper == "forged signature":
+        status, _ = await env.post(body, secret="not-the-secret")
+    elif tamper == "stale timestamp":
+        status, _ = await env.post(body, timestamp=int(time.time()) - 600)
+    else:
+        headers = signed(body, "test-signing-secret").headers
+        status, _ = await env.post(body.replace(b"roll back", b"delete prod"), headers=headers)
+    await env.settle()
+    assert status == 401
+    assert [c.method for c in env.double.calls if c.method != "auth.test"] == []
+
+
+async def test_bad_bodies_are_refused_cleanly_and_the_app_keeps_working(env: SlackEnv) -> None:
+    status_bad_json, _ = await env.post(b'{"type": "event_callback", "event": ')
+    status_huge, _ = await env.post(b'{"type":"event_callback","pad":"' + b"x" * 1_100_000 + b'"}')
+    status_unknown, _ = await env.event({"type": "reaction_added", "user": USER, "item": {}})
+    challenge, body = await env.post(b'{"type":"url_verification","challenge":"c-123"}')
+    assert 400 <= status_bad_json < 500
+    assert status_huge == 413
+    assert status_unknown == 200, "an event we do not handle is acknowledged, not retried"
+    assert challenge == 200 and "c-123" in body
+    await test_a_dm_is_answered_in_its_thread(env)  # still answering
+
+
+async def test_stream_expiry_is_completed_with_chat_update(env: SlackEnv) -> None:
+    env.model.reply = " ".join(["Roll back with the deploy tool's rollback command [1]."] * 8)
+    env.double.expire_streams_after_appends(1)
+    try:
+        event = mention("How do I roll back a bad release?")
+        await env.event(event)
+        await env.settle()
+    finally:
+        env.double.expire_streams_after_appends(None)
+    update = (await env.double.wait_for("chat.update"))[-1]
+    final = env.double.message(CHANNEL_ID, update.args["ts"])
+    assert final is not None
+    assert final["text"].count("rollback command") == 8, "the whole answer, nothing lost"
+
+
+async def test_slack_429s_are_waited_out(env: SlackEnv) -> None:
+    env.double.rate_limit("chat.startStream", times=1, retry_after=1)
+    await env.event(mention("How do I roll back a bad release?"))
+    await env.settle()
+    starts = env.double.calls_to("chat.startStream")
+    assert [c.rate_limited for c in starts] == [True, False]
+    assert env.double.calls_to("chat.stopStream")
+
+
+async def test_slash_ask_answers_privately_and_can_be_shared(env: SlackEnv) -> None:
+    body = slash_command_body(
+        "/ask",
+        "How do I roll back a bad release?",
+        user_id=USER,
+        channel_id=CHANNEL_ID,
+        team_id=TEAM_ID,
+        response_url=env.double.response_url("ask1"),
+        trigger_id="trig-1",
+    )
+    status, ack_body = await env.post(body)
+    assert status == 200 and "ephemeral" in ack_body
+    await env.settle()
+    answer = (await env.double.wait_for("response_url"))[-1].args
+    assert answer["response_type"] == "ephemeral"
+    assert "share_answer" in action_ids(answer["blocks"])
+    assert not replies_in(env, CHANNEL_ID), "nothing public yet"
+    trace_id = next(
+        e["value"]
+        for b in answer["blocks"]
+        for e in b.get("elements", [])
+        if isinstance(e, dict) and e.get("action_id") == "share_answer"
+    )
+    click = block_action("share_answer", trace_id, response_url=env.double.response_url("ask1b"))
+    for _ in range(2):  # a double click shares once
+        assert (await env.post(interaction_body(click)))[0] == 200
+    await env.settle()
+    await asyncio.sleep(0.2)
+    shared = [c for c in env.double.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL_ID]
+    assert len(shared) == 1 and "rollback command" in shared[0].args["text"]
+
+
+async def test_slash_ask_without_a_question_says_how_to_use_it(env: SlackEnv) -> None:
+    body = slash_command_body(
+        "/ask",
+        "",
+        user_id=USER,
+        channel_id=CHANNEL_ID,
+        team_id=TEAM_ID,
+        response_url=env.double.response_url("ask2"),
+        trigger_id="t",
+    )
+    status, text = await env.post(body)
+    assert status == 200 and "/ask" in text
+
+
+async def test_assistant_command_help_feedback_and_admin_only_stats(env: SlackEnv) -> None:
+    def command(text: str, user: str) -> bytes:
+        return slash_command_body(
+            "/assistant",
+            text,
+            user_id=user,
+            channel_id=CHANNEL_ID,
+            team_id=TEAM_ID,
+            response_url=env.double.response_url("cmd"),
+            trigger_id="t",
+        )
+
+    assert "feedback" in (await env.post(command("help", USER)))[1]
+    denied = (await env.post(command("stats", USER)))[1]
+    allowed = (await env.post(command("stats", "U0ADMIN")))[1]
+    assert "admin" in denied.lower()
+    assert "turn" in allowed.lower()
+    _, stop = await ask_in_thread(env, "How do I roll back a bad release?")
+    thanks = (await env.post(command("feedback that was wrong and outdated", USER)))[1]
+    assert "flagged" in thanks.lower()
+    feedback = evaluations(env, trace_id_of(stop))
+    assert [e["attributes"]["gen_ai.evaluation.score.label"] for e in feedback] == ["negative"]
+
+
+def evaluations(env: SlackEnv, trace_id: str) -> list[dict]:
+    """The evaluation records written against ``trace_id``."""
+    return [
+        t
+        for t in env.traces()
+        if t.get("name") == "gen_ai.evaluation.result" and t.get("trace_id") == trace_id
+    ]
+
+
+def block_action(action_id: str, value: str, **extra: Any) -> dict:
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "test"},
+        "user": {"id": USER, "team_id": TEAM_ID},
+        "api_app_id": "A0TEST",
+        "trigger_id": "trigger-123",
+        "channel": {"id": CHANNEL_ID},
+        "container": {"type": "message", "channel_id": CHANNEL_ID, "message_ts": "1.1"},
+        "actions": [{"action_id": action_id, "value": value, "type": "button", "block_id": "b"}],
+        **extra,
+    }
+
+
+def trace_id_of(stop_call: Any) -> str:
+    for block in stop_call.args["blocks"]:
+        for element in block.get("elements", []):
+            if isinstance(element, dict) and element.get("action_id") == "why_this_answer":
+                return str(element["value"])
+    raise AssertionError("no why_this_answer button")
+
+
+async def test_thumbs_down_opens_a_modal_and_both_land_in_the_trace_log(env: SlackEnv) -> None:
+    _, stop = await ask_in_thread(env, "How do I roll back a bad release?")
+    trace_id = trace_id_of(stop)
+    click = block_action("answer_feedback", f"bad:{trace_id}", message={"ts": stop.args["ts"]})
+    assert (await env.post(interaction_body(click)))[0] == 200
+    opened = (await env.double.wait_for("views.open"))[-1]
+    view = opened.args["view"]
+    assert view["callback_id"] == "feedback_modal"
+    submission = {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID},
+        "user": {"id": USER},
+        "api_app_id": "A0TEST",
+        "view": {
+            **view,
+            "id": "V1",
+            "state": {
+                "values": {
+                    "reasons": {
+                        "reasons": {
+                            "type": "checkboxes",
+                            "selected_options": [{"value": "outdated"}],
+                        }
+                    },
+                    "comment": {"comment": {"type": "plain_text_input", "value": "old docs"}},
+                }
+            },
+        },
+    }
+    status, _ = await env.post(interaction_body(submission))
+    assert status == 200
+    await asyncio.sleep(0.2)
+    events = evaluations(env, trace_id)
+    labels = [e["attributes"].get("gen_ai.evaluation.score.label") for e in events]
+    assert "negative" in labels and any("outdated" in str(label) for label in labels)
+    assert "old docs" not in json.dumps(events), "feedback text is content: not logged by default"
+
+
+async def test_why_this_answer_shows_route_scores_and_trace(env: SlackEnv) -> None:
+    _, stop = await ask_in_thread(env, "How do I roll back a bad release?")
+    trace_id = trace_id_of(stop)
+    click = block_action("why_this_answer", trace_id, response_url=env.double.response_url("why"))
+    assert (await env.post(interaction_body(click)))[0] == 200
+    shown = (await env.double.wait_for("response_url"))[-1].args
+    text = json.dumps(shown["blocks"])
+    assert shown["response_type"] == "ephemeral"
+    assert trace_id in text and "retrieve" in text and "deploys.rst" in text
+
+
+async def test_message_shortcut_answers_the_message_privately(env: SlackEnv) -> None:
+    shortcut = {
+        "type": "message_action",
+        "callback_id": "ask_about_message",
+        "team": {"id": TEAM_ID},
+        "user": {"id": USER},
+        "channel": {"id": CHANNEL_ID},
+        "api_app_id": "A0TEST",
+        "trigger_id": "t-9",
+        "response_url": env.double.response_url("shortcut"),
+        "message": {"type": "message", "user": OTHER, "ts": "1.2", "text": "How do I roll back?"},
+        "message_ts": "1.2",
+    }
+    assert (await env.post(interaction_body(shortcut)))[0] == 200
+    await env.settle()
+    answer = (await env.double.wait_for("response_url"))[-1].args
+    assert answer["response_type"] == "ephemeral" and "rollback" in answer["text"]
+
+
+async def test_escalation_tags_the_channels_experts_and_summary_reads_the_thread(
+    env: SlackEnv,
+) -> None:
+    root_ts = env.double.add_message(EXPERTS_CHANNEL, OTHER, "Deploys to eu-west are failing.")
+    env.double.add_message(EXPERTS_CHANNEL, USER, "Same here since 10:00.", thread_ts=root_ts)
+    await env.event(
+        mention(
+            "Please escalate this to a human expert", channel=EXPERTS_CHANNEL, thread_ts=root_ts
+        )
+    )
+    await env.event(
+        mention("Summarize this thread for me", channel=EXPERTS_CHANNEL, thread_ts=root_ts)
+    )
+    await env.settle()
+    texts = [
+        (env.double.message(EXPERTS_CHANNEL, c.args["ts"]) or {}).get("text", "")
+        for c in env.double.calls_to("chat.stopStream")
+    ]
+    assert any("<@U0EXPERT>" in t for t in texts), texts
+    assert env.double.calls_to("conversations.replies")
+    assert any("eu-west" in t for t in texts), texts
+
+
+async def test_per_user_rate_limit_tells_when_to_retry(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> None:
+    limited = await start_env(tmp_path_factory.mktemp("rl"), redis_url, user_rate_per_minute=1)
+    try:
+        user = f"U0RL{int(time.time())}"
+        for _ in range(2):
+            await limited.event(mention("How do I roll back a bad release?", user=user))
+        await limited.settle()
+        notices = limited.double.calls_to("chat.postEphemeral")
+        assert len(replies_in(limited, CHANNEL_ID)) == 1
+        assert notices and "try again" in notices[-1].args["text"].lower()
+    finally:
+        await stop_env(limited)
+
+
+async def test_app_home_tab_and_messages_tab(env: SlackEnv) -> None:
+    await env.event({"type": "app_home_opened", "user": USER, "channel": "D0HOME", "tab": "home"})
+    await env.event(
+        {"type": "app_home_opened", "user": USER, "channel": "D0HOME", "tab": "messages"}
+    )
+    published = (await env.double.wait_for("views.publish"))[-1]
+    prompts = (await env.double.wait_for("assistant.threads.setSuggestedPrompts"))[-1]
+    assert published.args["view"]["type"] == "home"
+    assert prompts.args["prompts"]
+
+
+async def test_socket_mode_delivers_events_to_the_same_app(env: SlackEnv) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.testing.signing import event_payload
+
+    handler = AsyncSocketModeHandler(
+        env.runtime.app, "xapp-test-token", web_client=env.runtime.app.client
+    )
+    await handler.connect_async()
+    try:
+        await env.double.wait_socket_connected()
+        envelope = await env.double.socket_send(
+            event_payload(mention("How do I roll back a bad release?"))
+        )
+        ack = await env.double.wait_socket_ack(envelope)
+        assert ack["envelope_id"] == envelope
+        await env.settle()
+        assert len(replies_in(env, CHANNEL_ID)) == 1
+    finally:
+        await handler.close_async()

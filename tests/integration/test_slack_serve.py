@@ -1,0 +1,147 @@
+"""``assistant serve`` as real processes with the real local model: two replicas on one Redis
+answer a signed ``app_mention`` delivered to both exactly once, streamed, with its source."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.testing import BOT_USER_ID, CHANNEL_ID, TEAM_ID, SlackDouble
+from bot.testing.signing import event_body, signed
+from graph.redis_server import free_port
+from graph.settings import Settings
+from knowledge.index import KnowledgeIndex
+from knowledge.ingest import ingest_paths
+
+DOCS = Path(__file__).parents[1] / "data" / "e2e"
+SECRET = "serve-test-secret"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+async def double() -> AsyncIterator[SlackDouble]:
+    async with SlackDouble() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def knowledge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("serve-kb")
+    settings = Settings(data_dir=data_dir)
+    from graph.factories import open_index
+
+    index: KnowledgeIndex = open_index(settings)
+    report = ingest_paths(index, [DOCS], scope=settings.knowledge_scope, progress=False)
+    assert report.files_ingested == 3
+    return data_dir
+
+
+def serve_process(data_dir: Path, port: int, redis_url: str, api_url: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(data_dir),
+        "ASSISTANT_REDIS_URL": redis_url,
+        "ASSISTANT_SLACK_BOT_TOKEN": "xoxb-serve-test",
+        "ASSISTANT_SLACK_SIGNING_SECRET": SECRET,
+        "ASSISTANT_SLACK_API_URL": api_url,
+        "ASSISTANT_MAX_ANSWER_TOKENS": "64",
+        "ASSISTANT_LOCAL_THREADS": "1",
+    }
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "assistant"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(data_dir / "serve.log").open("w"),
+    )
+
+
+@pytest.fixture(scope="module")
+def replicas(
+    tmp_path_factory: pytest.TempPathFactory,
+    knowledge_dir: Path,
+    redis_url: str,
+    double: SlackDouble,
+) -> Iterator[list[str]]:
+    urls, processes, dirs = [], [], []
+    for n in range(2):
+        data_dir = tmp_path_factory.mktemp(f"replica{n}")
+        shutil.copytree(knowledge_dir / "chroma", data_dir / "chroma")
+        port = free_port()
+        processes.append(serve_process(data_dir, port, redis_url, double.base_url))
+        urls.append(f"http://127.0.0.1:{port}")
+        dirs.append(data_dir)
+    try:
+        deadline = time.monotonic() + 240
+        for url, process, data_dir in zip(urls, processes, dirs, strict=True):
+            while not _ready(url):
+                log = (data_dir / "serve.log").read_text()
+                assert process.poll() is None, f"serve exited:\n{log}"
+                assert time.monotonic() < deadline, f"serve did not become ready:\n{log}"
+                time.sleep(0.5)
+        yield urls
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _ready(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+async def post(url: str, body: bytes) -> int:
+    request = signed(body, SECRET)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{url}/slack/events", data=body, headers=request.headers) as response,
+    ):
+        return response.status
+
+
+async def test_two_replicas_answer_one_delivery_once_with_the_real_model(
+    replicas: list[str], double: SlackDouble
+) -> None:
+    ts = f"{time.time():.6f}"
+    event = {
+        "type": "app_mention",
+        "user": "U0ASKER",
+        "text": f"<@{BOT_USER_ID}> How do I roll back a bad release?",
+        "ts": ts,
+        "channel": CHANNEL_ID,
+        "team": TEAM_ID,
+    }
+    body = event_body(event, event_id="EvSERVE000001")
+    sent = time.monotonic()
+    statuses = await asyncio.gather(*(post(url, body) for url in replicas))
+    acked = time.monotonic() - sent
+    assert statuses == [200, 200]
+    assert acked < 3.0, "Slack needs the ack within 3 s"
+    stop = (await double.wait_for("chat.stopStream", timeout=180))[-1]
+    await asyncio.sleep(2)  # a second answer would have arrived by now
+    assert len(double.calls_to("chat.startStream")) == 1
+    assert len(double.calls_to("chat.stopStream")) == 1
+    message = double.message(CHANNEL_ID, stop.args["ts"])
+    assert message is not None and message["text"].strip()
+    assert message["thread_ts"] == ts
+    assert "deploys.rst" in str(message["blocks"]), "the final message lists its source"
+    assert "answer_feedback" in str(message["blocks"])
