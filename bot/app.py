@@ -3,7 +3,8 @@
 ``build_app(services)`` wires the client (429-aware, pointed at ``ASSISTANT_SLACK_API_URL``),
 request verification, single-token or OAuth (tokens in Redis) authorization, the global
 middleware that binds log context and hands handlers the ``SlackServices``, every listener, and
-one error handler that logs and never leaks details to users.
+one error handler that logs and never leaks details to users. Acks wait for the listener
+(``process_before_response``): see the note in ``build_app``.
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def build_app(services: SlackServices) -> AsyncApp:
         oauth_settings=oauth,
         oauth_flow=AsyncOAuthFlow(client=client, settings=oauth) if oauth else None,
         request_verification_enabled=secret is not None,
-        process_before_response=False,
+        # Listeners only claim, check and queue (a few Redis calls), so the ack can wait for
+        # them: an event is acknowledged once it is safely queued, and a failure means Slack
+        # retries. Slow Slack calls after an ack run in the background (SlackServices.spawn).
+        process_before_response=True,
         name="assistant",
     )
     app.use(_with_services(services))

@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 from langchain_core.language_models import BaseChatModel
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -37,6 +37,8 @@ from observe.errors import ConfigError
 log = structlog.get_logger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+REDIS_CONNECTIONS = 64
+"""Requests wait for a free connection instead of failing when all are busy."""
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
@@ -65,7 +67,11 @@ class SlackRuntime:
     ) -> SlackRuntime:
         owns = assistant is None
         assistant = assistant or await Assistant.start(settings, llm=llm)
-        redis = Redis.from_url(assistant.redis_url)
+        redis = Redis(
+            connection_pool=BlockingConnectionPool.from_url(
+                assistant.redis_url, max_connections=REDIS_CONNECTIONS, timeout=10
+            )
+        )
         records = SlackRecords(redis)
         scheduler = TurnScheduler(
             redis,
@@ -86,13 +92,15 @@ class SlackRuntime:
         slack = self.services.settings
         if not slack.oauth_enabled:
             return self.app.client
-        if request.team_id not in self._clients:
-            store = RedisInstallationStore(self.services.redis, str(slack.client_id))
-            bot = await store.async_find_bot(enterprise_id=None, team_id=request.team_id)
-            if bot is None:
-                raise ConfigError(f"workspace {request.team_id} has no installation")
-            self._clients[request.team_id] = make_client(slack, bot.bot_token)
-        return self._clients[request.team_id]
+        # Looked up every turn: a reinstall replaces (and Slack revokes) the previous token.
+        store = RedisInstallationStore(self.services.redis, str(slack.client_id))
+        bot = await store.async_find_bot(enterprise_id=None, team_id=request.team_id)
+        if bot is None or not bot.bot_token:
+            raise ConfigError(f"workspace {request.team_id} has no installation")
+        client = self._clients.get(request.team_id)
+        if client is None or client.token != bot.bot_token:
+            client = self._clients[request.team_id] = make_client(slack, bot.bot_token)
+        return client
 
     def web_app(self) -> web.Application:
         """The aiohttp application with the Slack and health endpoints."""
@@ -154,6 +162,7 @@ class SlackRuntime:
     async def aclose(self, timeout: float = 30.0) -> None:
         """Finish running turns (up to ``timeout``), then close connections."""
         await self.services.scheduler.aclose(timeout)
+        await self.services.aclose()
         await self.services.redis.aclose()
         if self._owns_assistant:
             await self.assistant.aclose()

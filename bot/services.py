@@ -7,11 +7,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -37,6 +40,26 @@ class SlackServices:
     records: SlackRecords
     scheduler: TurnScheduler
     _admins: dict[str, bool] = field(default_factory=dict)
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, Any], what: str) -> None:
+        """Run Slack calls that follow an ack in the background, so the ack is not delayed;
+        failures are logged."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("background Slack work failed", what=what)
+
+        task = asyncio.create_task(run(), name=what)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def aclose(self, timeout: float = 10.0) -> None:
+        """Wait (up to ``timeout``) for background work started by listeners."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=timeout)
 
     async def claim(self, body: dict[str, Any]) -> bool:
         """True when this delivery's ``event_id`` is new (claimed now); False for duplicates."""
@@ -49,7 +72,26 @@ class SlackServices:
         return first
 
     async def accept(self, request: TurnRequest, client: AsyncWebClient) -> bool:
-        """Rate-limit, then queue ``request``; tell the user when it is refused. True if queued."""
+        """Rate-limit, then queue ``request``; tell the user (in the background) when it is
+        refused. True if queued.
+
+        A Redis failure releases the event's claim and propagates, so the HTTP request fails and
+        Slack delivers the event again: an event is acknowledged only once it is queued.
+        """
+        try:
+            return await self._accept(request, client)
+        except RedisError:
+            if request.event_id:
+                await self._release(request.event_id)
+            raise
+
+    async def _release(self, event_id: str) -> None:
+        try:
+            await self.scheduler.release_event(event_id)
+        except RedisError as exc:
+            log.warning("could not release an event claim", error=str(exc))
+
+    async def _accept(self, request: TurnRequest, client: AsyncWebClient) -> bool:
         policy = self.settings.policy(request.channel)
         checks = (
             (
@@ -67,11 +109,13 @@ class SlackServices:
             decision = await self.scheduler.rate_limit(scope, ident, limit)
             if not decision.allowed:
                 log.info("rate limited", scope=scope, user_hash=user_hash(request.user))
-                await self.tell(client, request, rate_limited(decision.retry_after_s))
+                self.spawn(
+                    self.tell(client, request, rate_limited(decision.retry_after_s)), "rate notice"
+                )
                 return False
         if not await self.scheduler.submit(request):
             log.warning("busy: turn refused", pending=self.scheduler.pending)
-            await self.tell(client, request, BUSY)
+            self.spawn(self.tell(client, request, BUSY), "busy notice")
             return False
         return True
 

@@ -119,6 +119,10 @@ class TurnScheduler:
         key = f"{self.prefix}:evt:{event_id}"
         return bool(await self.redis.set(key, "1", nx=True, ex=DEDUPE_TTL_S))
 
+    async def release_event(self, event_id: str) -> None:
+        """Forget a claim whose work could not be queued, so Slack's retry is answered."""
+        await self.redis.delete(f"{self.prefix}:evt:{event_id}")
+
     async def rate_limit(self, scope: str, ident: str, per_minute: int) -> RateDecision:
         """Count one request against ``scope``/``ident``; refuse above ``per_minute``."""
         window = int(time.time() // 60)

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import structlog
+import structlog.tracebacks
 
 from observe.tracing import scrub_secrets
 
@@ -27,6 +28,11 @@ NOISY_LOGGERS = (
     "opentelemetry",
 )
 
+NO_LOCALS_TRACEBACKS = structlog.processors.ExceptionRenderer(
+    structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+)
+"""Tracebacks as data without local variables: locals hold message text and tokens."""
+
 
 def configure_logging(*, json: bool | None = None, level: int = logging.WARNING) -> None:
     """Configure structlog and stdlib logging once per process (stderr only)."""
@@ -41,7 +47,10 @@ def configure_logging(*, json: bool | None = None, level: int = logging.WARNING)
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if as_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(),
+            exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False),
+        )
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -53,7 +62,7 @@ def configure_logging(*, json: bool | None = None, level: int = logging.WARNING)
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            *([structlog.processors.dict_tracebacks] if as_json else []),
+            *([NO_LOCALS_TRACEBACKS] if as_json else []),
             renderer,
         ],
     )

@@ -279,24 +279,31 @@ async def test_slash_ask_without_a_question_says_how_to_use_it(env: SlackEnv) ->
 
 
 async def test_assistant_command_help_feedback_and_admin_only_stats(env: SlackEnv) -> None:
-    def command(text: str, user: str) -> bytes:
-        return slash_command_body(
+    async def run(text: str, user: str) -> str:
+        """Send ``/assistant <text>``; the reply comes through response_url."""
+        url_id = f"cmd-{time.monotonic_ns()}"
+        body = slash_command_body(
             "/assistant",
             text,
             user_id=user,
             channel_id=CHANNEL_ID,
             team_id=TEAM_ID,
-            response_url=env.double.response_url("cmd"),
+            response_url=env.double.response_url(url_id),
             trigger_id="t",
         )
+        status, _ = await env.post(body)
+        assert status == 200
+        reply = await env.double.wait_for(
+            "response_url", predicate=lambda c: c.args.get("response_url_id") == url_id
+        )
+        assert reply[-1].args["response_type"] == "ephemeral"
+        return str(reply[-1].args["text"])
 
-    assert "feedback" in (await env.post(command("help", USER)))[1]
-    denied = (await env.post(command("stats", USER)))[1]
-    allowed = (await env.post(command("stats", "U0ADMIN")))[1]
-    assert "admin" in denied.lower()
-    assert "turn" in allowed.lower()
+    assert "feedback" in await run("help", USER)
+    assert "admin" in (await run("stats", USER)).lower()
+    assert "turn" in (await run("stats", "U0ADMIN")).lower()
     _, stop = await ask_in_thread(env, "How do I roll back a bad release?")
-    thanks = (await env.post(command("feedback that was wrong and outdated", USER)))[1]
+    thanks = await run("feedback that was wrong and outdated", USER)
     assert "flagged" in thanks.lower()
     feedback = evaluations(env, trace_id_of(stop))
     assert [e["attributes"]["gen_ai.evaluation.score.label"] for e in feedback] == ["negative"]

@@ -34,7 +34,10 @@ async def handle_answer_feedback(
     if verdict == "bad" and body.get("trigger_id"):
         channel = str((body.get("channel") or {}).get("id", ""))
         message_ts = str((body.get("message") or body.get("container") or {}).get("ts", ""))
-        await client.views_open(
-            trigger_id=body["trigger_id"],
-            view=feedback_modal(trace_id=trace_id, channel=channel, message_ts=message_ts),
+        services.spawn(
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=feedback_modal(trace_id=trace_id, channel=channel, message_ts=message_ts),
+            ),
+            "feedback modal",
         )

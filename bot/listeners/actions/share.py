@@ -10,7 +10,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services import services_of
+from bot.services import SlackServices, services_of
 from bot.views.answer_builder import shared_answer_blocks
 from bot.views.text import SHARE_EXPIRED
 
@@ -23,8 +23,16 @@ async def handle_share_answer(
     respond: AsyncRespond,
 ) -> None:
     await ack()
+    services = services_of(context)
     trace_id = str((body.get("actions") or [{}])[0].get("value", ""))
-    share = await services_of(context).records.take_share(trace_id) if trace_id else None
+    services.spawn(share_answer(services, trace_id, client, respond), "share answer")
+
+
+async def share_answer(
+    services: SlackServices, trace_id: str, client: AsyncWebClient, respond: AsyncRespond
+) -> None:
+    """Post the pending ephemeral answer in its channel and remove the private copy."""
+    share = await services.records.take_share(trace_id) if trace_id else None
     if share is None:
         await respond(text=SHARE_EXPIRED, response_type="ephemeral", replace_original=False)
         return

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import SlackServices, services_of
@@ -32,23 +33,37 @@ async def record_feedback(services: SlackServices, team: str, user: str, comment
 
 
 async def handle_assistant_command(
-    ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ack: AsyncAck,
+    command: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
 ) -> None:
+    await ack()  # the reply follows through response_url, so the ack never waits on Slack
     services = services_of(context)
-    user = str(command["user_id"])
-    verb, _, rest = " ".join(str(command.get("text", "")).split()).partition(" ")
+    team = str(context.team_id or command.get("team_id", ""))
+    user, text = str(command["user_id"]), str(command.get("text", ""))
+
+    async def answer() -> None:
+        text_out = await reply(services, client, team, user, text)
+        await respond(text=text_out, response_type="ephemeral")
+
+    services.spawn(answer(), "assistant command")
+
+
+async def reply(
+    services: SlackServices, client: AsyncWebClient, team: str, user: str, text: str
+) -> str:
+    """The text ``/assistant <text>`` answers with."""
+    verb, _, rest = " ".join(text.split()).partition(" ")
     verb = verb.lower()
     if verb == "feedback":
         if not rest:
-            await ack(text="Usage: `/assistant feedback <what was good or bad>`")
-            return
-        team = str(context.team_id or command.get("team_id", ""))
-        await ack(text=await record_feedback(services, team, user, rest))
-    elif verb == "stats":
+            return "Usage: `/assistant feedback <what was good or bad>`"
+        return await record_feedback(services, team, user, rest)
+    if verb == "stats":
         if not await services.is_admin(client, user):
-            await ack(text=ADMIN_ONLY)
-            return
+            return ADMIN_ONLY
         stats = await asyncio.to_thread(turn_stats, services.assistant.settings.traces_path)
-        await ack(text=stats_text(stats))
-    else:
-        await ack(text=help_text(is_admin=await services.is_admin(client, user)))
+        return stats_text(stats)
+    return help_text(is_admin=await services.is_admin(client, user))

@@ -24,6 +24,6 @@ async def handle_app_mention(
         event, body, context, text=text, source="app_mention", ephemeral=policy.ephemeral
     )
     if not text:
-        await services.tell(client, request, empty_question_hint("@mention"))
+        services.spawn(services.tell(client, request, empty_question_hint("@mention")), "hint")
         return
     await services.accept(request, client)

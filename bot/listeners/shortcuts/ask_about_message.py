@@ -24,7 +24,9 @@ async def handle_ask_about_message(
     await ack()
     text = " ".join(str((shortcut.get("message") or {}).get("text", "")).split())
     if not text:
-        await respond(text=NO_TEXT_IN_MESSAGE, response_type="ephemeral")
+        services_of(context).spawn(
+            respond(text=NO_TEXT_IN_MESSAGE, response_type="ephemeral"), "no text notice"
+        )
         return
     user = str((shortcut.get("user") or {}).get("id", ""))
     request = TurnRequest(

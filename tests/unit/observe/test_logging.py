@@ -1,0 +1,32 @@
+"""Application logs: JSON lines whose tracebacks carry no local variables (they hold message
+text and tokens) and whose secrets are scrubbed."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import structlog
+
+from observe.logging import configure_logging
+
+
+def test_exception_logs_have_no_locals_and_no_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(json=True, level=logging.INFO)
+    log = structlog.get_logger("test")
+
+    def answer(question: str) -> None:
+        token = "xoxb-123456789012-abcdefghijkl"  # noqa: F841 - a local the traceback must not show
+        raise RuntimeError("model failed")
+
+    try:
+        answer("my card is 4111 1111 1111 1111, why was I charged twice?")
+    except RuntimeError:
+        log.exception("turn failed", header="Bearer xoxb-123456789012-abcdefghijkl")
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    record = json.loads(line)
+    assert record["event"] == "turn failed"
+    assert record["exception"][0]["exc_type"] == "RuntimeError"
+    assert "4111" not in line and "charged twice" not in line
+    assert "abcdefghijkl" not in line
