@@ -64,6 +64,8 @@ def build_app(services: SlackServices) -> AsyncApp:
         name="assistant",
     )
     app.use(_with_services(services))
+    if oauth is not None:
+        app.enable_token_revocation_listeners()  # uninstall / revoked: drop the installation
     register_listeners(app)
     app.error(_log_error)
     return app

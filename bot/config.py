@@ -190,7 +190,13 @@ def _yaml_section(name: str) -> dict[str, Any]:
     if section is None:
         return {}
     if not isinstance(section, dict):
-        raise ConfigError(f"{path}: '{name}' must be a mapping", hint="see docs/configuration.md")
+        raise ConfigError(f"{path}: '{name}' must be a mapping", hint="see docs/slack.md")
+    unknown = sorted(set(section) - set(SlackSettings.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) under '{name}': {unknown}",
+            hint=f"valid keys: {', '.join(sorted(SlackSettings.model_fields))}",
+        )
     return section
 
 

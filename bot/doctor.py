@@ -7,7 +7,6 @@ command exit 1. Checks run in order and never stop early, so one run lists every
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -136,21 +135,48 @@ async def check_model(settings: Settings) -> Check:
     return Check("model", True, f"{settings.chat_model}: {text!r} in {elapsed:.1f}s")
 
 
-def check_slack() -> Check:
-    """Slack settings are optional for the terminal; report which are present."""
-    names = ("BOT_TOKEN", "SIGNING_SECRET", "APP_TOKEN")
-    present = [
-        n for n in names if os.environ.get(f"ASSISTANT_SLACK_{n}") or os.environ.get(f"SLACK_{n}")
-    ]
-    if present:
-        return Check("slack", True, f"set: {', '.join(present)}", required=False)
-    return Check(
-        "slack",
-        False,
-        "no Slack settings (terminal only)",
-        "set ASSISTANT_SLACK_BOT_TOKEN and ASSISTANT_SLACK_SIGNING_SECRET to serve Slack",
-        required=False,
-    )
+async def check_slack() -> Check:
+    """Slack is optional for the terminal. When configured: which transport, whether the
+    settings are complete, and whether the bot token works (``auth.test``)."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.config import load_slack_settings
+    from bot.responder import make_client
+
+    try:
+        slack = load_slack_settings()
+    except AssistantError as exc:
+        return Check("slack", False, exc.message, exc.hint or "fix the slack settings")
+    configured = slack.bot_token or slack.signing_secret or slack.app_token or slack.client_id
+    if not configured:
+        return Check(
+            "slack",
+            False,
+            "no Slack settings (terminal only)",
+            "set ASSISTANT_SLACK_BOT_TOKEN and ASSISTANT_SLACK_SIGNING_SECRET to serve Slack "
+            "(docs/slack.md)",
+            required=False,
+        )
+    missing = slack.missing_for_serving()
+    if missing:
+        return Check("slack", False, f"missing {', '.join(missing)}", "see docs/slack.md")
+    mode = "Socket Mode" if slack.app_token else "HTTP"
+    if slack.bot_token is None:
+        return Check("slack", True, f"{mode}, multi-workspace (OAuth install flow)")
+    client = make_client(slack, slack.bot_token.get_secret_value())
+    try:
+        auth = await asyncio.wait_for(client.auth_test(), timeout=15)
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        return Check("slack", False, f"auth.test failed: {error}", "check the bot token")
+    except (OSError, TimeoutError) as exc:
+        return Check(
+            "slack",
+            False,
+            f"cannot reach {slack.api_url}: {type(exc).__name__}",
+            "check the network or ASSISTANT_SLACK_API_URL",
+        )
+    return Check("slack", True, f"{mode}; workspace {auth.get('team')} as @{auth.get('user')}")
 
 
 def check_data_dir(settings: Settings) -> Check:
@@ -182,7 +208,7 @@ async def run_checks() -> list[Check]:
     for step in steps:
         result = await step()
         checks.extend(result if isinstance(result, list) else [result])
-    checks.append(check_slack())
+    checks.append(await check_slack())
     return checks
 
 

@@ -16,8 +16,6 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.config import load_slack_settings, require_serving
-from bot.server import EVENTS_PATH, SlackRuntime
-from graph.settings import load_settings
 from observe.errors import ServiceError
 
 log = structlog.get_logger(__name__)
@@ -27,6 +25,11 @@ async def serve(*, host: str, port: int, drain_s: float = 30.0) -> None:
     """Start everything, announce where it listens, run until a stop signal."""
     slack = load_slack_settings()
     require_serving(slack)
+    # Imported only now: bot.server pulls in the models' libraries (seconds), and a missing
+    # setting should be reported at once.
+    from bot.server import EVENTS_PATH, SlackRuntime
+    from graph.settings import load_settings
+
     settings = load_settings()
     runtime = await SlackRuntime.start(settings, slack)
     runner = web.AppRunner(runtime.web_app(), access_log=None)

@@ -48,13 +48,15 @@ async def _serve(runtime: SlackRuntime) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}/slack/events"
 
 
-def _mention(text: str, ts: str, user: str = "U0BENCH") -> dict[str, Any]:
+def _mention(
+    text: str, ts: str, user: str = "U0BENCH", channel: str = CHANNEL_ID
+) -> dict[str, Any]:
     return {
         "type": "app_mention",
         "user": user,
         "text": f"<@{BOT_USER_ID}> {text}",
         "ts": ts,
-        "channel": CHANNEL_ID,
+        "channel": channel,
         "team": TEAM_ID,
     }
 
@@ -158,7 +160,7 @@ async def bench_slack_load(events: int, concurrency: int, duplicate_share: float
         for n in range(events):
             event_id = f"Ev{run}{n:06d}"
             body = event_body(
-                _mention("ping", f"{1_700_000_000 + n}.{n:06d}", f"U{n % 50:04d}"),
+                _mention("ping", f"{1_700_000_000 + n}.{n:06d}", f"U{n % 50:04d}", f"CB{run}"),
                 event_id=event_id,
             )
             deliveries.append((event_id, body))

@@ -26,6 +26,8 @@ def run(
     stdin: bytes | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 300,
+    unset_prefixes: tuple[str, ...] = (),
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess:
     environ = {
         **os.environ,
@@ -34,11 +36,14 @@ def run(
         **(env or {}),
     }
     environ.pop("ASSISTANT_REDIS_URL", None)
+    for name in [name for name in environ if unset_prefixes and name.startswith(unset_prefixes)]:
+        del environ[name]
     return subprocess.run(
         [str(ASSISTANT), *args],
         input=stdin,
         capture_output=True,
         env=environ,
+        cwd=cwd,
         timeout=timeout,
         check=False,
     )
@@ -95,6 +100,29 @@ def test_chroma_data_dir_not_writable(tmp_path: Path) -> None:
 def test_invalid_setting_names_the_variable(tmp_path: Path) -> None:
     proc = run(["search", "x"], tmp_path, env={"ASSISTANT_TOP_K": "lots"})
     assert_one_clear_error(proc, "top_k")
+
+
+def test_serve_without_slack_settings_fails_fast_naming_what_is_missing(tmp_path: Path) -> None:
+    config = tmp_path / "assistant.yaml"  # an empty config; the cwd has no .env either
+    config.write_text("")
+    data_dir = tmp_path / "data"
+    proc = run(
+        ["serve", "--port", str(free_port())],
+        data_dir,
+        env={"ASSISTANT_CONFIG": str(config)},
+        unset_prefixes=("SLACK_", "ASSISTANT_SLACK_"),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert_one_clear_error(
+        proc,
+        "Slack is not configured",
+        "ASSISTANT_SLACK_SIGNING_SECRET",
+        "ASSISTANT_SLACK_BOT_TOKEN",
+    )
+    assert proc.stdout == b""
+    assert not data_dir.exists(), "the settings are checked before Redis, Chroma or a model start"
 
 
 @pytest.fixture(scope="module")

@@ -117,6 +117,7 @@ async def test_mention_streams_a_threaded_answer_with_sources_and_feedback(env: 
     assert "context_actions" in block_types(blocks)
     assert {"answer_feedback", "why_this_answer"} <= action_ids(blocks)
     assert "deploys.rst" in json.dumps(blocks), "the sources block names the cited document"
+    assert "updated today" in json.dumps(blocks), "and how old it is"
     status = env.double.calls_to("assistant.threads.setStatus")
     assert status and status[0].args["status"], "a loading status is shown while working"
 
@@ -478,3 +479,63 @@ async def test_socket_mode_delivers_events_to_the_same_app(env: SlackEnv) -> Non
         assert len(replies_in(env, CHANNEL_ID)) == 1
     finally:
         await handler.close_async()
+
+
+async def test_a_long_answer_continues_in_further_replies_and_loses_nothing(env: SlackEnv) -> None:
+    sentence = "Roll back with the deploy tool's rollback command, then verify the health page [1]."
+    env.model.reply = " ".join([sentence] * 200)  # ~17,000 characters
+    event = mention("How do I roll back a bad release?")
+    await env.event(event)
+    await env.settle()
+    stop = (await env.double.wait_for("chat.stopStream"))[-1]
+    first = env.double.message(CHANNEL_ID, stop.args["ts"])
+    rest = [
+        c for c in env.double.calls_to("chat.postMessage") if c.args["thread_ts"] == event["ts"]
+    ]
+    assert first is not None and rest, "the answer is split over several messages"
+    texts = [first["text"], *(c.args["text"] for c in rest)]
+    assert all(len(t) <= 12_000 for t in texts)
+    assert sum(t.count("rollback command") for t in texts) == 200
+    assert "answer_feedback" in json.dumps(rest[-1].args["blocks"]), "buttons under the last part"
+
+
+async def test_a_message_sent_while_a_turn_runs_waits_its_turn(env: SlackEnv) -> None:
+    env.model.delay_s = 0.05  # ~0.5 s per answer
+    root, _ = await ask_in_thread(env, "How do I roll back a bad release?")
+    env.double.reset(messages=False)
+    await env.event(message("and how do I roll forward again?", thread_ts=root["ts"]))
+    await env.event(message("and who approves it?", thread_ts=root["ts"]))
+    await env.settle()
+    calls = [
+        c.method
+        for c in env.double.calls
+        if c.method in ("chat.startStream", "chat.stopStream", "chat.update")
+    ]
+    assert calls.count("chat.startStream") == 2, calls
+    first_stop = calls.index("chat.stopStream")
+    assert calls.index("chat.startStream", 1) > first_stop, (
+        "the second answer starts after the first"
+    )
+
+
+async def test_overload_gets_a_polite_busy_reply_not_silence(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> None:
+    busy = await start_env(tmp_path_factory.mktemp("busy"), redis_url, workers=1, max_pending=1)
+    busy.model.delay_s = 0.1
+    try:
+        for n in range(3):
+            await busy.event(mention("How do I roll back a bad release?", user=f"U0BUSY{n}"))
+        await busy.settle()
+        await asyncio.sleep(0.3)
+        notices = busy.double.calls_to("chat.postEphemeral")
+        answered = busy.double.calls_to("chat.stopStream")
+        assert len(answered) + len(notices) == 3, "every message gets an answer or a notice"
+        assert notices and all("lot of requests" in n.args["text"] for n in notices)
+    finally:
+        await stop_env(busy)
+
+
+async def test_ssl_check_is_answered(env: SlackEnv) -> None:
+    status, _ = await env.post(b"ssl_check=1&token=verification-token")
+    assert status == 200

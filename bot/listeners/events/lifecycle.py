@@ -11,7 +11,8 @@ log = structlog.get_logger(__name__)
 
 
 async def handle_app_uninstalled(body: dict[str, Any], context: AsyncBoltContext) -> None:
-    """Bolt's installation-store cleanup runs when OAuth is on; here we only record it."""
+    """Single-workspace mode: record it. (With OAuth, Bolt's token-revocation listeners, which
+    ``build_app`` registers first, delete the installation from Redis instead.)"""
     log.info("app uninstalled or tokens revoked", team=context.team_id, event=body.get("type"))
 
 
