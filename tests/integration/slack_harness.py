@@ -127,7 +127,8 @@ def slack_settings(double: SlackDouble, **overrides: Any) -> SlackSettings:
         "signing_secret": SECRET,
         "api_url": double.base_url,
         "admins": ["U0ADMIN"],
-        "user_rate_per_minute": 1000,
+        "user_rate_per_minute": 1000,  # the session's Redis is shared by many tests
+        "channel_rate_per_minute": 5000,
         "channels": {
             EXPERTS_CHANNEL: ChannelPolicy(experts=["U0EXPERT"], spaces=["e2e"]),
             QUIET_CHANNEL: ChannelPolicy(trigger="mention"),

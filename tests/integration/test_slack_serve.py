@@ -10,13 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from bot.testing import BOT_USER_ID, CHANNEL_ID, TEAM_ID, SlackDouble
+from bot.testing import BOT_USER_ID, TEAM_ID, SlackDouble
 from bot.testing.signing import event_body, signed
 from graph.redis_server import free_port
 from graph.settings import Settings
@@ -25,6 +26,8 @@ from knowledge.ingest import ingest_paths
 
 DOCS = Path(__file__).parents[1] / "data" / "e2e"
 SECRET = "serve-test-secret"
+CHANNEL = "C0SERVE"
+"""Its own channel: rate-limit counters in the session's shared Redis are per channel."""
 pytestmark = pytest.mark.slow
 
 
@@ -127,10 +130,10 @@ async def test_two_replicas_answer_one_delivery_once_with_the_real_model(
         "user": "U0ASKER",
         "text": f"<@{BOT_USER_ID}> How do I roll back a bad release?",
         "ts": ts,
-        "channel": CHANNEL_ID,
+        "channel": CHANNEL,
         "team": TEAM_ID,
     }
-    body = event_body(event, event_id="EvSERVE000001")
+    body = event_body(event, event_id=f"EvSERVE{uuid.uuid4().hex[:10]}")
     sent = time.monotonic()
     statuses = await asyncio.gather(*(post(url, body) for url in replicas))
     acked = time.monotonic() - sent
@@ -140,7 +143,7 @@ async def test_two_replicas_answer_one_delivery_once_with_the_real_model(
     await asyncio.sleep(2)  # a second answer would have arrived by now
     assert len(double.calls_to("chat.startStream")) == 1
     assert len(double.calls_to("chat.stopStream")) == 1
-    message = double.message(CHANNEL_ID, stop.args["ts"])
+    message = double.message(CHANNEL, stop.args["ts"])
     assert message is not None and message["text"].strip()
     assert message["thread_ts"] == ts
     assert "deploys.rst" in str(message["blocks"]), "the final message lists its source"
