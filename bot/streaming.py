@@ -90,9 +90,13 @@ class AnswerStream:
                 self.broken = "message_limit"
                 continue
             try:
+                first = self._stream is None
                 if self._stream is None:
                     self._stream = await self.client.chat_stream(**self._stream_args)
-                response = await self._stream.append(markdown_text=token)
+                # The first token starts the message at once; later ones are buffered.
+                response = await self._stream.append(
+                    markdown_text=token, chunks=[] if first else None
+                )
             except _SlackFailure as exc:
                 self._mark_broken(exc)
                 continue
