@@ -49,7 +49,9 @@ def knowledge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data_dir
 
 
-def serve_process(data_dir: Path, port: int, redis_url: str, api_url: str) -> subprocess.Popen:
+def serve_process(
+    data_dir: Path, port: int, redis_url: str, api_url: str, **extra_env: str
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "ASSISTANT_DATA_DIR": str(data_dir),
@@ -59,6 +61,7 @@ def serve_process(data_dir: Path, port: int, redis_url: str, api_url: str) -> su
         "ASSISTANT_SLACK_API_URL": api_url,
         "ASSISTANT_MAX_ANSWER_TOKENS": "64",
         "ASSISTANT_LOCAL_THREADS": "1",
+        **extra_env,
     }
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "assistant"), "serve", "--port", str(port)],
@@ -148,3 +151,45 @@ async def test_two_replicas_answer_one_delivery_once_with_the_real_model(
     assert message["thread_ts"] == ts
     assert "deploys.rst" in str(message["blocks"]), "the final message lists its source"
     assert "answer_feedback" in str(message["blocks"])
+
+
+async def test_serve_in_socket_mode_answers_over_the_websocket(
+    tmp_path_factory: pytest.TempPathFactory,
+    knowledge_dir: Path,
+    redis_url: str,
+    double: SlackDouble,
+) -> None:
+    from bot.testing.signing import event_payload
+
+    data_dir = tmp_path_factory.mktemp("socket")
+    shutil.copytree(knowledge_dir / "chroma", data_dir / "chroma")
+    port = free_port()
+    process = serve_process(
+        data_dir, port, redis_url, double.base_url, ASSISTANT_SLACK_APP_TOKEN="xapp-serve-test"
+    )
+    try:
+        await double.wait_socket_connected(timeout=240)
+        assert _ready(f"http://127.0.0.1:{port}"), "health endpoints run in Socket Mode too"
+        double.reset(messages=False)
+        ts = f"{time.time():.6f}"
+        event = {
+            "type": "app_mention",
+            "user": "U0SOCKET",
+            "text": f"<@{BOT_USER_ID}> How do I roll back a bad release?",
+            "ts": ts,
+            "channel": "C0SOCKET",
+            "team": TEAM_ID,
+        }
+        envelope = await double.socket_send(event_payload(event))
+        await double.wait_socket_ack(envelope, timeout=10)
+        stop = (await double.wait_for("chat.stopStream", timeout=180))[-1]
+        message = double.message("C0SOCKET", stop.args["ts"])
+        assert message is not None and message["thread_ts"] == ts and message["text"].strip()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    log = (data_dir / "serve.log").read_text()
+    assert "Socket Mode" in log and "Traceback" not in log
