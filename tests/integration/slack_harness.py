@@ -35,6 +35,8 @@ BOT_TOKEN = "xoxb-test-token"
 EXPERTS_CHANNEL = "C0EXPERTS"
 QUIET_CHANNEL = "C0QUIET"
 ALL_CHANNEL = "C0ALL"
+LOCKED_CHANNEL = "C0LOCKED"
+"""May read only the (empty) ``other`` space and run no tools."""
 
 
 class ScriptedChat(BaseChatModel):
@@ -133,6 +135,7 @@ def slack_settings(double: SlackDouble, **overrides: Any) -> SlackSettings:
             EXPERTS_CHANNEL: ChannelPolicy(experts=["U0EXPERT"], spaces=["e2e"]),
             QUIET_CHANNEL: ChannelPolicy(trigger="mention"),
             ALL_CHANNEL: ChannelPolicy(trigger="all"),
+            LOCKED_CHANNEL: ChannelPolicy(spaces=["other"], tools=[]),
         },
     }
     return SlackSettings(**{**defaults, **overrides})

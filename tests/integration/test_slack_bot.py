@@ -17,6 +17,7 @@ from bot.testing.signing import interaction_body, slash_command_body
 from integration.slack_harness import (
     ALL_CHANNEL,
     EXPERTS_CHANNEL,
+    LOCKED_CHANNEL,
     QUIET_CHANNEL,
     SlackEnv,
     new_ts,
@@ -539,3 +540,18 @@ async def test_overload_gets_a_polite_busy_reply_not_silence(
 async def test_ssl_check_is_answered(env: SlackEnv) -> None:
     status, _ = await env.post(b"ssl_check=1&token=verification-token")
     assert status == 200
+
+
+async def test_a_channel_reads_only_its_spaces_and_runs_only_its_tools(env: SlackEnv) -> None:
+    await env.event(mention("How do I roll back a bad release?", channel=LOCKED_CHANNEL))
+    await env.event(mention("Please escalate this to a human expert", channel=LOCKED_CHANNEL))
+    await env.settle()
+    stops = [
+        c for c in env.double.calls_to("chat.stopStream") if c.args["channel"] == LOCKED_CHANNEL
+    ]
+    texts = [
+        (env.double.message(LOCKED_CHANNEL, c.args["ts"]) or {}).get("text", "") for c in stops
+    ]
+    assert len(texts) == 2
+    assert not any("deploys.rst" in json.dumps(c.args.get("blocks")) for c in stops)
+    assert any("isn't available here" in t for t in texts), texts
