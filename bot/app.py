@@ -22,7 +22,7 @@ from bot.config import SlackSettings
 from bot.installation_store import RedisInstallationStore, RedisOAuthStateStore
 from bot.listeners import register_listeners
 from bot.responder import make_client
-from bot.services import CONTEXT_KEY, SlackServices
+from bot.services import CONTEXT_KEY, DeliveryInProgress, SlackServices
 from observe.redaction import user_hash
 
 log = structlog.get_logger(__name__)
@@ -100,6 +100,9 @@ def _with_services(services: SlackServices) -> Callable[..., Awaitable[Any]]:
 
 
 async def _log_error(error: Exception, body: dict[str, Any]) -> None:
+    if isinstance(error, DeliveryInProgress):
+        log.info("delivery refused while its first copy is being queued; Slack will retry")
+        return
     log.error(
         "unhandled error in a Slack listener",
         error_type=type(error).__name__,

@@ -12,8 +12,11 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 import structlog
+from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -30,11 +33,11 @@ from bot.views.answer_builder import answer_blocks, ephemeral_answer_blocks
 from bot.views.text import LOADING_MESSAGES, THINKING_STATUS, sorry
 from bot.views.why_builder import explanation
 from graph.assistant import Assistant, TurnResult
-from observe.errors import AssistantError
 from observe.redaction import user_hash
 from observe.tracing import new_trace_id
 
 log = structlog.get_logger(__name__)
+SLACK_HOOKS = "https://hooks.slack.com/"
 
 ClientFor = Callable[[TurnRequest], Any]
 
@@ -130,26 +133,22 @@ class SlackResponder:
                 tools_allowed=policy.tools,
                 trace_id=trace_id,
             )
-        except (AssistantError, Exception) as exc:
+            now = time.time()
             if stream is not None:
-                await stream.cancel()
+                await stream.finish(result.answer, answer_blocks(result, now=now))
+                lag = (stream.first_text_at or now) - request.received_at
+            else:
+                blocks = ephemeral_answer_blocks(result, question=request.text, now=now)
+                await self._respond(client, request, text=result.answer, blocks=blocks)
+                lag = now - request.received_at
+        except Exception as exc:
             log_.exception("turn failed", error_type=type(exc).__name__)
-            await self._apologise(client, request, trace_id)
+            await self._apologise(client, request, trace_id, stream)
             return
+        finally:
+            if stream is not None:
+                await self._set_status(client, request, "")
         await self._remember(request, result)
-        now = time.time()
-        if stream is not None:
-            await stream.finish(result.answer, answer_blocks(result, now=now))
-            await self.records.join_thread(request.thread_key, request.user)
-            await self._set_status(client, request, "")
-            lag = (stream.first_text_at or now) - request.received_at
-        else:
-            await self._respond(
-                request,
-                text=result.answer,
-                blocks=ephemeral_answer_blocks(result, question=request.text, now=now),
-            )
-            lag = now - request.received_at
         log_.info(
             "slack turn answered",
             intent=result.intent,
@@ -160,6 +159,14 @@ class SlackResponder:
         )
 
     async def _remember(self, request: TurnRequest, result: TurnResult) -> None:
+        """Records behind the buttons (why, share, feedback target); best effort."""
+        try:
+            await self._save_records(request, result)
+        except RedisError as exc:
+            log.warning("answer records not saved", error=str(exc))
+
+    async def _save_records(self, request: TurnRequest, result: TurnResult) -> None:
+        await self.records.join_thread(request.thread_key, request.user)
         await self.records.save_explanation(result.trace_id, explanation(result))
         await self.records.set_last_trace(request.team_id, request.user, result.trace_id)
         if request.delivery == "ephemeral":
@@ -185,24 +192,57 @@ class SlackResponder:
             )
         except SlackApiError as exc:
             log.debug("status not shown", error=exc.response.get("error"))
+        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+            log.debug("status not shown", error=type(exc).__name__)
 
-    async def _respond(self, request: TurnRequest, *, text: str, blocks: list[Any]) -> None:
-        """Replace the ephemeral "working on it" message of a command or shortcut."""
-        if request.response_url is None:
-            log.warning("ephemeral answer without response_url; dropped")
+    async def _respond(
+        self, client: AsyncWebClient, request: TurnRequest, *, text: str, blocks: list[Any]
+    ) -> None:
+        """An answer only the asker sees: replace the command's "working on it" message through
+        its response_url, or (channels set to ephemeral answers) ``chat.postEphemeral``."""
+        if request.response_url is not None:
+            if not trusted_response_url(request.response_url, self.settings):
+                log.warning("untrusted response_url; answer not sent")
+                return
+            webhook = AsyncWebhookClient(request.response_url)
+            await webhook.send(
+                text=text, blocks=blocks, response_type="ephemeral", replace_original=True
+            )
             return
-        webhook = AsyncWebhookClient(request.response_url)
-        await webhook.send(
-            text=text, blocks=blocks, response_type="ephemeral", replace_original=True
+        in_thread = not request.thread_ts.startswith("ephemeral-")
+        await client.chat_postEphemeral(
+            channel=request.channel,
+            user=request.user,
+            text=text,
+            blocks=blocks or None,
+            thread_ts=request.thread_ts if in_thread else None,
         )
 
-    async def _apologise(self, client: AsyncWebClient, request: TurnRequest, trace: str) -> None:
+    async def _apologise(
+        self,
+        client: AsyncWebClient,
+        request: TurnRequest,
+        trace_id: str,
+        stream: AnswerStream | None,
+    ) -> None:
+        """Replace a half-streamed answer (or post) a short apology with the trace reference."""
         try:
-            if request.delivery == "ephemeral":
-                await self._respond(request, text=sorry(trace), blocks=[])
+            if stream is not None:
+                await stream.fail(sorry(trace_id))
+            elif request.delivery == "ephemeral":
+                await self._respond(client, request, text=sorry(trace_id), blocks=[])
             else:
                 await client.chat_postMessage(
-                    channel=request.channel, thread_ts=request.thread_ts, text=sorry(trace)
+                    channel=request.channel, thread_ts=request.thread_ts, text=sorry(trace_id)
                 )
         except Exception:
             log.exception("could not even post the apology")
+
+
+def trusted_response_url(url: str, settings: SlackSettings) -> bool:
+    """Only Slack's own hooks (or the configured Web API host, e.g. a local test double) may
+    receive answers: a forged command must not send a channel's answers elsewhere."""
+    if url.startswith(SLACK_HOOKS):
+        return True
+    api = urlsplit(settings.api_url)
+    return api.netloc != "slack.com" and urlsplit(url).netloc == api.netloc

@@ -60,8 +60,8 @@ async def serve(*, host: str, port: int, drain_s: float = 30.0) -> None:
     finally:
         if socket is not None:
             await socket.close_async()
+        await runner.cleanup()  # stop taking events first, then finish the accepted turns
         await runtime.aclose(drain_s)
-        await runner.cleanup()
 
 
 async def _until_stopped() -> None:

@@ -11,6 +11,7 @@ records, and the Bolt app. ``web_app()`` is the aiohttp application:
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -55,6 +56,7 @@ class SlackRuntime:
         self.app = app
         self._owns_assistant = owns_assistant
         self._clients: dict[str, AsyncWebClient] = {}
+        self._sweeper: asyncio.Task[None] | None = None
 
     @classmethod
     async def start(
@@ -69,7 +71,7 @@ class SlackRuntime:
         assistant = assistant or await Assistant.start(settings, llm=llm)
         redis = Redis(
             connection_pool=BlockingConnectionPool.from_url(
-                assistant.redis_url, max_connections=REDIS_CONNECTIONS, timeout=10
+                assistant.redis_url, max_connections=REDIS_CONNECTIONS, timeout=2
             )
         )
         records = SlackRecords(redis)
@@ -85,6 +87,7 @@ class SlackRuntime:
         )
         runtime = cls(assistant, services, build_app(services), owns)
         scheduler.handler = SlackResponder(assistant, slack, records, runtime.client_for)
+        runtime._sweeper = asyncio.create_task(scheduler.run_sweeper(), name="turn sweeper")
         return runtime
 
     async def client_for(self, request: TurnRequest) -> AsyncWebClient:
@@ -105,7 +108,10 @@ class SlackRuntime:
     def web_app(self) -> web.Application:
         """The aiohttp application with the Slack and health endpoints."""
         app = web.Application(client_max_size=MAX_BODY_BYTES)
-        app.router.add_post(EVENTS_PATH, self._events)
+        if self.services.settings.signing_secret is not None:
+            app.router.add_post(EVENTS_PATH, self._events)
+        else:  # Socket Mode without a signing secret: never take unsigned requests over HTTP
+            app.router.add_post(EVENTS_PATH, _events_disabled)
         app.router.add_get(INSTALL_PATH, self._oauth)
         app.router.add_get(REDIRECT_PATH, self._oauth)
         app.router.add_get("/healthz", self._healthz)
@@ -160,12 +166,22 @@ class SlackRuntime:
         return web.json_response(body, status=200 if not problems else 503)
 
     async def aclose(self, timeout: float = 30.0) -> None:
-        """Finish running turns (up to ``timeout``), then close connections."""
+        """Finish running turns (up to ``timeout``), then close connections. Turns cut off
+        stay queued in Redis for the next start or another replica."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         await self.services.scheduler.aclose(timeout)
         await self.services.aclose()
         await self.services.redis.aclose()
         if self._owns_assistant:
             await self.assistant.aclose()
+
+
+async def _events_disabled(_request: web.Request) -> web.StreamResponse:
+    return web.json_response(
+        {"error": "HTTP events are off: set ASSISTANT_SLACK_SIGNING_SECRET to receive them"},
+        status=404,
+    )
 
 
 async def _unset_handler(_request: TurnRequest) -> None:

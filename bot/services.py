@@ -18,9 +18,11 @@ from redis.exceptions import RedisError
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import SlackSettings
 from bot.records import SlackRecords
+from bot.responder import trusted_response_url
 from bot.turns import TurnRequest, TurnScheduler
 from bot.views.text import BUSY, rate_limited
 from graph.assistant import Assistant
@@ -28,6 +30,10 @@ from observe.redaction import user_hash
 
 log = structlog.get_logger(__name__)
 CONTEXT_KEY = "assistant_services"
+
+
+class DeliveryInProgress(Exception):
+    """Another delivery of this event is still being queued; fail this one so Slack retries."""
 
 
 @dataclass(kw_only=True)
@@ -62,28 +68,42 @@ class SlackServices:
             await asyncio.wait(set(self._background), timeout=timeout)
 
     async def claim(self, body: dict[str, Any]) -> bool:
-        """True when this delivery's ``event_id`` is new (claimed now); False for duplicates."""
+        """True when this delivery's ``event_id`` is new (claimed now); False for a duplicate of
+        a queued event. Raises ``DeliveryInProgress`` while another delivery of the same event is
+        still being queued, so Slack retries it later instead of it being dropped."""
         event_id = body.get("event_id")
         if not event_id:
             return True
-        first = await self.scheduler.claim_event(str(event_id))
-        if not first:
+        state = await self.scheduler.claim_event(str(event_id))
+        if state == "pending":
+            raise DeliveryInProgress(f"event {event_id} is being queued by another delivery")
+        if state == "done":
             log.info("duplicate delivery ignored", event_id=event_id)
-        return first
+            return False
+        return True
+
+    async def handled(self, body: dict[str, Any]) -> None:
+        """Mark a claimed event as dealt with without a turn (e.g. answered with a hint)."""
+        if body.get("event_id"):
+            await self.scheduler.confirm_event(str(body["event_id"]))
 
     async def accept(self, request: TurnRequest, client: AsyncWebClient) -> bool:
         """Rate-limit, then queue ``request``; tell the user (in the background) when it is
         refused. True if queued.
 
-        A Redis failure releases the event's claim and propagates, so the HTTP request fails and
-        Slack delivers the event again: an event is acknowledged only once it is queued.
+        The event's claim is confirmed only once the turn is queued (or the user was told why
+        not). Any failure releases the claim and propagates, so the HTTP request fails and Slack
+        delivers the event again: an event is acknowledged only once it is dealt with.
         """
         try:
-            return await self._accept(request, client)
-        except RedisError:
+            queued = await self._accept(request, client)
+            if request.event_id:
+                await self.scheduler.confirm_event(request.event_id)
+        except BaseException:
             if request.event_id:
                 await self._release(request.event_id)
             raise
+        return queued
 
     async def _release(self, event_id: str) -> None:
         try:
@@ -117,14 +137,17 @@ class SlackServices:
             log.warning("busy: turn refused", pending=self.scheduler.pending)
             self.spawn(self.tell(client, request, BUSY), "busy notice")
             return False
+        if request.delivery == "thread":  # follow-ups sent while this turn runs are for us too
+            await self.records.join_thread(request.thread_key, request.user)
         return True
 
     async def tell(self, client: AsyncWebClient, request: TurnRequest, text: str) -> None:
         """A short notice only the requester sees (in their DM with the bot, a normal reply)."""
         try:
             if request.response_url is not None:
-                from slack_sdk.webhook.async_client import AsyncWebhookClient
-
+                if not trusted_response_url(request.response_url, self.settings):
+                    log.warning("untrusted response_url; notice not sent")
+                    return
                 await AsyncWebhookClient(request.response_url).send(
                     text=text, response_type="ephemeral", replace_original=True
                 )

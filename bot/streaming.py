@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 import structlog
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_chat_stream import AsyncChatStream
@@ -32,7 +33,13 @@ log = structlog.get_logger(__name__)
 
 MESSAGE_LIMIT = 11_000
 """Characters kept in the first message (markdown blocks take 12,000)."""
-_SlackFailure = (SlackApiError, SlackRequestError, OSError, asyncio.TimeoutError)
+_SlackFailure = (
+    SlackApiError,
+    SlackRequestError,
+    OSError,
+    asyncio.TimeoutError,
+    aiohttp.ClientError,
+)
 
 
 class AnswerStream:
@@ -79,9 +86,22 @@ class AnswerStream:
         if token:
             self._queue.put_nowait(token)
 
+    async def _take(self) -> tuple[str, bool]:
+        """Everything queued so far as one piece of text (tokens that piled up while a Slack
+        call was waiting go out together), and whether the end marker was reached."""
+        parts = [await self._queue.get()]
+        while not self._queue.empty():
+            parts.append(self._queue.get_nowait())
+        ended = None in parts
+        if ended:
+            parts = parts[: parts.index(None)]
+        return "".join(p for p in parts if p), ended
+
     async def _run(self) -> None:
-        while (token := await self._queue.get()) is not None:
-            if self.broken is not None:
+        ended = False
+        while not ended:
+            token, ended = await self._take()
+            if not token or self.broken is not None:
                 continue
             if self._started_at and time.monotonic() - self._started_at > self.max_age_s:
                 self.broken = "stream_too_old"
@@ -160,10 +180,20 @@ class AnswerStream:
             self.first_text_at = time.time()
         return str(response["ts"])
 
-    async def cancel(self) -> None:
-        """Stop the pump (the turn failed); the caller posts an apology."""
+    async def fail(self, text: str) -> None:
+        """The turn failed: stop streaming and replace whatever was streamed (unguarded, partial
+        text) with ``text``, or post ``text`` if nothing was."""
         self._queue.put_nowait(None)
         await _quietly(self._pump)
+        if self._stream is not None and self.ts is not None:
+            await _quietly(self._stream.stop())
+            await self.client.chat_update(
+                channel=self.channel, ts=self.ts, text=text, blocks=message_blocks(text, [])
+            )
+        else:
+            await self.client.chat_postMessage(
+                channel=self.channel, thread_ts=self.thread_ts, text=text
+            )
 
 
 def message_blocks(text: str, closing: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,15 +2,21 @@
 
 Contracts (all state in Redis, so any number of replicas can share the work):
 
-- ``claim_event(event_id)``: ``SET slack:evt:{id} 1 NX EX 3600`` before any work. The first
-  delivery that arrives wins, whichever attempt it is; later copies are dropped.
+- ``claim_event(event_id)``: ``SET slack:evt:{id} pending NX`` before any work; once the turn is
+  queued, ``confirm_event`` makes it ``done`` for an hour. The first delivery that arrives wins,
+  whichever attempt it is; copies of a ``done`` event are dropped, while a copy arriving during
+  ``pending`` is refused (so Slack retries later) because the first attempt may still fail.
 - ``submit(request)``: the request is appended to its thread's queue
   (``slack:turnq:{team}:{channel}:{thread}``) and a drain task is started. A drain task takes a
   slot of the worker pool, then the thread's lock (``slack:turnlock:…``, token-checked, kept alive
-  while a turn runs); the lock holder answers queued requests one at a time, oldest first, until
-  the queue is empty. A drain task that does not get the lock exits: the holder (in this process
-  or another replica) answers its request. Every request is popped exactly once (``LPOP``), so a
-  message sent while a turn runs waits, is not lost and is not answered twice.
+  while a turn runs); while it still owns the lock, the holder moves the oldest request to the
+  thread's running list (``slack:turnrun:…``, ``LMOVE``), answers it, and removes it. A drain task
+  that does not get the lock exits: the holder (in this process or another replica) answers its
+  request. So a message sent while a turn runs waits, and is answered once.
+- Crashes: a turn interrupted mid-run stays in the running list and is answered again (first) by
+  the next holder of that thread's lock; ``sweep`` (at start and every 30 s) picks up threads with
+  queued or interrupted turns and no lock holder. A crash can therefore repeat an answer that was
+  already posted, never drop one.
 - Overload: when ``max_pending`` drain tasks are already alive, ``submit`` returns ``False`` and
   the caller replies "busy" at once.
 - ``rate_limit``: fixed one-minute windows per user and per channel (``INCR`` + ``EXPIRE``).
@@ -33,8 +39,11 @@ from redis.exceptions import LockError, RedisError
 log = structlog.get_logger(__name__)
 
 DEDUPE_TTL_S = 3600
+PENDING_TTL_S = 30
+"""A claim not confirmed within this (the first delivery died) lets a retry through."""
 QUEUE_TTL_S = 24 * 3600
 Delivery = Literal["thread", "ephemeral"]
+Claim = Literal["new", "pending", "done"]
 
 
 @dataclass(kw_only=True)
@@ -114,10 +123,24 @@ class TurnScheduler:
         """Drain tasks alive in this process (waiting for a slot, or answering)."""
         return len(self._tasks)
 
-    async def claim_event(self, event_id: str) -> bool:
-        """True for the first delivery of ``event_id``; False for every later copy."""
+    async def claim_event(self, event_id: str) -> Claim:
+        """``new`` for the first delivery of ``event_id`` (now claimed as pending); ``pending``
+        while that delivery is still being queued; ``done`` once it was queued or answered."""
         key = f"{self.prefix}:evt:{event_id}"
-        return bool(await self.redis.set(key, "1", nx=True, ex=DEDUPE_TTL_S))
+        if await self.redis.set(key, "pending", nx=True, ex=PENDING_TTL_S):
+            return "new"
+        value = await self.redis.get(key)
+        if value is None:  # the pending claim just expired: claim it now
+            return (
+                "new"
+                if await self.redis.set(key, "pending", nx=True, ex=PENDING_TTL_S)
+                else "pending"
+            )
+        return "pending" if _text(value) == "pending" else "done"
+
+    async def confirm_event(self, event_id: str) -> None:
+        """Mark a claimed event as queued (or deliberately answered): copies are duplicates."""
+        await self.redis.set(f"{self.prefix}:evt:{event_id}", "done", ex=DEDUPE_TTL_S)
 
     async def release_event(self, event_id: str) -> None:
         """Forget a claim whose work could not be queued, so Slack's retry is answered."""
@@ -145,13 +168,17 @@ class TurnScheduler:
             pipe.rpush(queue, request.to_json())
             pipe.expire(queue, QUEUE_TTL_S)
             await pipe.execute()
-        task = asyncio.create_task(self._drain(request.thread_key), name=f"turns {queue}")
+        self._start_drain(request.thread_key)
+        return True
+
+    def _start_drain(self, thread_key: str) -> None:
+        task = asyncio.create_task(self._drain(thread_key), name=f"turns {thread_key}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return True
 
     async def _drain(self, thread_key: str) -> None:
         queue = f"{self.prefix}:turnq:{thread_key}"
+        running = f"{self.prefix}:turnrun:{thread_key}"
         lock = self.redis.lock(
             f"{self.prefix}:turnlock:{thread_key}", timeout=self.lock_ttl_s, blocking=False
         )
@@ -159,14 +186,49 @@ class TurnScheduler:
             async with self._slots:
                 while await lock.acquire():
                     try:
-                        while (raw := await self.redis.lpop(queue)) is not None:
+                        # A holder that died mid-turn left its turn in `running`: it goes first.
+                        while await self.redis.lmove(running, queue, "RIGHT", "LEFT"):
+                            log.warning("re-running a turn left by a stopped holder")
+                        while await lock.owned():
+                            raw = await self.redis.lmove(queue, running, "LEFT", "RIGHT")
+                            if raw is None:
+                                break
                             await self._run_one(lock, cast("str | bytes", raw))
+                            await self.redis.lrem(running, 1, cast(str, raw))
                     finally:
                         await _release(lock)
                     if not await self.redis.llen(queue):
                         return  # anything pushed after this is drained by its own task
         except RedisError as exc:
             log.error("turn queue failed", error=str(exc), thread=thread_key)
+
+    async def sweep(self, min_age_s: float = 10.0) -> int:
+        """Start draining threads nobody holds the lock of that have an interrupted turn, or a
+        queued one older than ``min_age_s`` (left by a stopped replica); returns how many."""
+        found: set[str] = set()
+        for kind in ("turnq", "turnrun"):
+            async for key in self.redis.scan_iter(match=f"{self.prefix}:{kind}:*", count=500):
+                found.add(_text(key).split(":", 2)[2])
+        started = 0
+        for thread_key in sorted(found):
+            if await self.redis.exists(f"{self.prefix}:turnlock:{thread_key}"):
+                continue
+            interrupted = await self.redis.llen(f"{self.prefix}:turnrun:{thread_key}")
+            oldest = await self.redis.lindex(f"{self.prefix}:turnq:{thread_key}", 0)
+            if interrupted or (oldest is not None and _age_s(oldest) >= min_age_s):
+                self._start_drain(thread_key)
+                started += 1
+        return started
+
+    async def run_sweeper(self, interval_s: float = 30.0) -> None:
+        """``sweep`` now and then every ``interval_s`` until cancelled."""
+        while True:
+            try:
+                if picked := await self.sweep():
+                    log.info("picked up queued turns", threads=picked)
+            except RedisError as exc:
+                log.warning("turn sweep failed", error=str(exc))
+            await asyncio.sleep(interval_s)
 
     async def _run_one(self, lock: Any, raw: str | bytes) -> None:
         try:
@@ -184,14 +246,17 @@ class TurnScheduler:
             self.turns_run += 1
 
     async def _keep_lock(self, lock: Any) -> None:
-        """Extend the thread lock while a (possibly long) turn runs."""
+        """Extend the thread lock while a (possibly long) turn runs; a failed extension is
+        retried until the lock is really gone."""
         while True:
-            await asyncio.sleep(self.lock_ttl_s / 3)
+            await asyncio.sleep(self.lock_ttl_s / 4)
             try:
                 await lock.reacquire()
-            except (LockError, RedisError) as exc:
-                log.warning("could not extend thread lock", error=str(exc))
+            except LockError:
+                log.error("thread lock lost during a turn; the next turn waits for its holder")
                 return
+            except RedisError as exc:
+                log.warning("could not extend thread lock; retrying", error=str(exc))
 
     async def drain(self, timeout: float | None = None) -> None:
         """Wait until every turn accepted by this process has finished."""
@@ -205,6 +270,18 @@ class TurnScheduler:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _age_s(raw: Any) -> float:
+    """Seconds since a queued request was received (unreadable ones count as old)."""
+    try:
+        return time.time() - TurnRequest.from_json(raw).received_at
+    except (ValueError, TypeError):
+        return float("inf")
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def _release(lock: Any) -> None:

@@ -62,7 +62,8 @@ def configure_logging(*, json: bool | None = None, level: int = logging.WARNING)
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            *([NO_LOCALS_TRACEBACKS] if as_json else []),
+            NO_LOCALS_TRACEBACKS if as_json else structlog.processors.format_exc_info,
+            scrub_secrets,  # again: exception messages only exist from here on
             renderer,
         ],
     )

@@ -35,6 +35,8 @@ BOT_TOKEN = "xoxb-test-token"
 EXPERTS_CHANNEL = "C0EXPERTS"
 QUIET_CHANNEL = "C0QUIET"
 ALL_CHANNEL = "C0ALL"
+PRIVATE_CHANNEL = "C0PRIVATE"
+"""Answers there are ephemeral (only the asker sees them)."""
 LOCKED_CHANNEL = "C0LOCKED"
 """May read only the (empty) ``other`` space and run no tools."""
 
@@ -44,6 +46,8 @@ class ScriptedChat(BaseChatModel):
 
     reply: str = "Roll back with the deploy tool's rollback command [1]."
     delay_s: float = 0.0
+    fail_after: int | None = None
+    """Raise after streaming this many words (a model dying mid-answer)."""
 
     @property
     def _llm_type(self) -> str:
@@ -70,7 +74,9 @@ class ScriptedChat(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        for word in self._words():
+        for n, word in enumerate(self._words()):
+            if self.fail_after is not None and n >= self.fail_after:
+                raise RuntimeError("the model process died")
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             yield ChatGenerationChunk(message=AIMessageChunk(content=word))
@@ -136,6 +142,7 @@ def slack_settings(double: SlackDouble, **overrides: Any) -> SlackSettings:
             QUIET_CHANNEL: ChannelPolicy(trigger="mention"),
             ALL_CHANNEL: ChannelPolicy(trigger="all"),
             LOCKED_CHANNEL: ChannelPolicy(spaces=["other"], tools=[]),
+            PRIVATE_CHANNEL: ChannelPolicy(ephemeral=True),
         },
     }
     return SlackSettings(**{**defaults, **overrides})

@@ -18,6 +18,7 @@ from integration.slack_harness import (
     ALL_CHANNEL,
     EXPERTS_CHANNEL,
     LOCKED_CHANNEL,
+    PRIVATE_CHANNEL,
     QUIET_CHANNEL,
     SlackEnv,
     new_ts,
@@ -43,6 +44,7 @@ def fresh_double(env: SlackEnv) -> None:
     env.double.reset(messages=False)
     env.model.reply = "Roll back with the deploy tool's rollback command [1]."
     env.model.delay_s = 0.0
+    env.model.fail_after = None
 
 
 def mention(text: str, *, channel: str = CHANNEL_ID, user: str = USER, **extra: Any) -> dict:
@@ -106,6 +108,7 @@ async def ask_in_thread(env: SlackEnv, text: str, **kwargs: Any) -> tuple[dict, 
 
 async def test_mention_streams_a_threaded_answer_with_sources_and_feedback(env: SlackEnv) -> None:
     env.model.reply = " ".join(["Roll back with the deploy tool's rollback command [1]."] * 6)
+    env.model.delay_s = 0.005  # a model streams at a pace; tokens piling up go out together
     event, stop = await ask_in_thread(env, "How do I roll back a bad release?")
     start = env.double.calls_to("chat.startStream")[-1]
     assert start.args["thread_ts"] == event["ts"]
@@ -212,6 +215,7 @@ async def test_bad_bodies_are_refused_cleanly_and_the_app_keeps_working(env: Sla
 
 async def test_stream_expiry_is_completed_with_chat_update(env: SlackEnv) -> None:
     env.model.reply = " ".join(["Roll back with the deploy tool's rollback command [1]."] * 8)
+    env.model.delay_s = 0.005
     env.double.expire_streams_after_appends(1)
     try:
         event = mention("How do I roll back a bad release?")
@@ -485,6 +489,7 @@ async def test_socket_mode_delivers_events_to_the_same_app(env: SlackEnv) -> Non
 async def test_a_long_answer_continues_in_further_replies_and_loses_nothing(env: SlackEnv) -> None:
     sentence = "Roll back with the deploy tool's rollback command, then verify the health page [1]."
     env.model.reply = " ".join([sentence] * 200)  # ~17,000 characters
+    env.model.delay_s = 0.001
     event = mention("How do I roll back a bad release?")
     await env.event(event)
     await env.settle()
@@ -555,3 +560,118 @@ async def test_a_channel_reads_only_its_spaces_and_runs_only_its_tools(env: Slac
     assert len(texts) == 2
     assert not any("deploys.rst" in json.dumps(c.args.get("blocks")) for c in stops)
     assert any("isn't available here" in t for t in texts), texts
+
+
+async def test_a_channel_set_to_ephemeral_answers_only_the_asker(env: SlackEnv) -> None:
+    event = mention("How do I roll back a bad release?", channel=PRIVATE_CHANNEL)
+    await env.event(event)
+    await env.settle()
+    [private] = await env.double.wait_for("chat.postEphemeral")
+    assert private.args["user"] == USER and private.args["thread_ts"] == event["ts"]
+    assert "rollback command" in private.args["text"]
+    assert "why_this_answer" in json.dumps(private.args["blocks"])
+    assert replies_in(env, PRIVATE_CHANNEL) == []
+
+
+async def test_a_follow_up_sent_while_the_first_answer_runs_is_answered_after_it(
+    env: SlackEnv,
+) -> None:
+    env.model.delay_s = 0.05
+    root = mention("How do I roll back a bad release?")
+    await env.event(root)
+    await env.event(message("and who approves a rollback?", thread_ts=root["ts"]))
+    await env.settle()
+    stops = [c for c in env.double.calls_to("chat.stopStream") if c.args["channel"] == CHANNEL_ID]
+    assert len(stops) == 2
+
+
+async def test_a_model_dying_mid_answer_leaves_an_apology_not_half_an_answer(
+    env: SlackEnv,
+) -> None:
+    env.model.reply = " ".join(["Roll back with the deploy tool's rollback command [1]."] * 6)
+    env.model.fail_after = 20
+    await env.event(mention("How do I roll back a bad release?"))
+    await env.settle()
+    update = (await env.double.wait_for("chat.update"))[-1]
+    final = env.double.message(CHANNEL_ID, update.args["ts"])
+    assert final is not None and "Sorry" in final["text"]
+    assert "rollback command" not in final["text"], "the unguarded partial text is replaced"
+    status = env.double.calls_to("assistant.threads.setStatus")
+    assert status[-1].args["status"] == "", "the thinking status is cleared"
+
+
+async def test_a_dm_with_a_file_is_answered_and_other_bots_are_not(env: SlackEnv) -> None:
+    dm = message(
+        "How do I roll back a bad release?",
+        channel="D0FILES",
+        channel_type="im",
+        subtype="file_share",
+    )
+    await env.event(dm)
+    await env.event(mention("How do I roll back a bad release?", bot_id="B0OTHER"))
+    await env.settle()
+    assert len(replies_in(env, "D0FILES")) == 1
+    assert replies_in(env, CHANNEL_ID) == []
+
+
+async def test_share_still_works_where_the_bot_is_not_a_member(env: SlackEnv) -> None:
+    body = slash_command_body(
+        "/ask",
+        "How do I roll back a bad release?",
+        user_id=USER,
+        channel_id="C0NOTMEMBER",
+        team_id=TEAM_ID,
+        response_url=env.double.response_url("nm"),
+        trigger_id="t",
+    )
+    await env.post(body)
+    await env.settle()
+    answer = (await env.double.wait_for("response_url"))[-1].args
+    trace_id = next(
+        e["value"]
+        for b in answer["blocks"]
+        for e in b.get("elements", [])
+        if isinstance(e, dict) and e.get("action_id") == "share_answer"
+    )
+    env.double.fail("chat.postMessage", error="not_in_channel")
+    click = block_action("share_answer", trace_id, response_url=env.double.response_url("nm2"))
+    assert (await env.post(interaction_body(click)))[0] == 200
+    await asyncio.sleep(0.5)
+    shared = [
+        c.args
+        for c in env.double.calls_to("response_url")
+        if c.args.get("response_url_id") == "nm2"
+    ]
+    assert any(a.get("response_type") == "in_channel" for a in shared), shared
+
+
+async def test_a_forged_command_cannot_send_answers_to_another_host(env: SlackEnv) -> None:
+    body = slash_command_body(
+        "/ask",
+        "How do I roll back a bad release?",
+        user_id=USER,
+        channel_id=CHANNEL_ID,
+        team_id=TEAM_ID,
+        response_url="https://collector.example/steal",
+        trigger_id="t",
+    )
+    assert (await env.post(body))[0] == 200
+    await env.settle()
+    assert env.double.calls_to("response_url") == []  # and nothing went anywhere else
+
+
+async def test_without_a_signing_secret_http_events_are_off(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> None:
+    socket_only = await start_env(
+        tmp_path_factory.mktemp("nosecret"), redis_url, signing_secret=None, app_token="xapp-x"
+    )
+    try:
+        from bot.testing.signing import event_body
+
+        status, _ = await socket_only.post(event_body(mention("How do I roll back?")))
+        await socket_only.settle()
+        assert status == 404
+        assert [c.method for c in socket_only.double.calls] == []
+    finally:
+        await stop_env(socket_only)

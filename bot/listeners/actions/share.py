@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import SlackServices, services_of
@@ -36,15 +37,17 @@ async def share_answer(
     if share is None:
         await respond(text=SHARE_EXPIRED, response_type="ephemeral", replace_original=False)
         return
-    await client.chat_postMessage(
-        channel=share["channel"],
-        text=share["answer"],
-        blocks=shared_answer_blocks(
-            share["answer"],
-            share["citations"],
-            user_id=share["user"],
-            question=share["question"],
-            now=time.time(),
-        ),
+    blocks = shared_answer_blocks(
+        share["answer"],
+        share["citations"],
+        user_id=share["user"],
+        question=share["question"],
+        now=time.time(),
     )
+    try:
+        await client.chat_postMessage(channel=share["channel"], text=share["answer"], blocks=blocks)
+    except SlackApiError:  # e.g. not_in_channel: Slack can still post it for the asker
+        await respond(
+            text=share["answer"], blocks=blocks, response_type="in_channel", replace_original=False
+        )
     await respond(delete_original=True)

@@ -16,7 +16,9 @@ async def handle_app_mention(
     event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
     services = services_of(context)
-    if not event.get("user") or not await services.claim(body):
+    if not event.get("user") or event.get("bot_id"):
+        return  # other bots mentioning us could loop
+    if not await services.claim(body):
         return
     text = strip_mention(str(event.get("text", "")), context.bot_user_id)
     policy = services.settings.policy(str(event["channel"]))
@@ -25,5 +27,6 @@ async def handle_app_mention(
     )
     if not text:
         services.spawn(services.tell(client, request, empty_question_hint("@mention")), "hint")
+        await services.handled(body)
         return
     await services.accept(request, client)

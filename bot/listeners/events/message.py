@@ -20,9 +20,12 @@ from bot.listeners.events.turn_input import (
 )
 from bot.services import SlackServices, services_of
 
+ANSWERED_SUBTYPES = {None, "file_share", "thread_broadcast"}
+"""Plain messages, messages with a file, and thread replies also sent to the channel."""
+
 
 async def should_answer(
-    event: dict[str, Any], services: SlackServices, bot_user_id: str | None
+    event: dict[str, Any], services: SlackServices, bot_user_id: str | None, team_id: str
 ) -> bool:
     """Whether this (human, non-edit) channel message is for the assistant."""
     if event.get("channel_type") == "im":
@@ -37,8 +40,7 @@ async def should_answer(
     if thread_ts and thread_ts != event.get("ts"):
         if policy.trigger == "mention":
             return False
-        team = event.get("team") or ""
-        partner = await services.records.thread_partner(f"{team}:{event['channel']}:{thread_ts}")
+        partner = await services.records.thread_partner(f"{team_id}:{event['channel']}:{thread_ts}")
         return partner == event.get("user")
     return policy.trigger == "all"
 
@@ -46,19 +48,20 @@ async def should_answer(
 async def handle_message(
     event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
-    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+    if event.get("subtype") not in ANSWERED_SUBTYPES or event.get("bot_id"):
         return  # edits, deletions, joins, bots (including ourselves)
-    if event.get("user") == context.bot_user_id:
+    if not event.get("user") or event.get("user") == context.bot_user_id:
+        return
+    text = strip_mention(str(event.get("text", "")), context.bot_user_id)
+    if not text:
         return
     services = services_of(context)
-    if not await should_answer(event, services, context.bot_user_id):
+    team_id = str(context.team_id or body.get("team_id") or "")
+    if not await should_answer(event, services, context.bot_user_id, team_id):
         return
     if not await services.claim(body):
         return
     is_dm = event.get("channel_type") == "im"
-    text = strip_mention(str(event.get("text", "")), context.bot_user_id)
-    if not text:
-        return
     policy = services.settings.policy(str(event["channel"]))
     request = request_from_event(
         event,

@@ -32,8 +32,12 @@ async def test_an_event_is_claimed_once_across_replicas(redis: Redis) -> None:
     prefix = f"t{uuid.uuid4().hex[:8]}"
     first, second = scheduler(redis, None, prefix), scheduler(redis, None, prefix)
     results = await asyncio.gather(*(s.claim_event("Ev1") for s in (first, second) * 5))
-    assert sorted(results) == [False] * 9 + [True]
-    assert await first.claim_event("Ev2") is True  # a different event is new
+    assert sorted(results) == ["new"] + ["pending"] * 9
+    await first.confirm_event("Ev1")
+    assert await second.claim_event("Ev1") == "done"
+    assert await first.claim_event("Ev2") == "new"  # a different event is new
+    await first.release_event("Ev2")  # its queueing failed: the retry may claim it again
+    assert await second.claim_event("Ev2") == "new"
 
 
 async def test_messages_in_one_thread_run_one_at_a_time_in_order(redis: Redis) -> None:
@@ -133,3 +137,46 @@ def test_requests_survive_a_round_trip_through_json() -> None:
     original = request("hello")
     assert TurnRequest.from_json(original.to_json()) == original
     assert original.conversation_id == "slack:T1:C1:1700000000.000100"
+
+
+async def test_a_turn_cut_off_by_shutdown_is_answered_by_another_replica(redis: Redis) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    started = asyncio.Event()
+    answered: list[tuple[str, str]] = []
+
+    async def stuck(req: TurnRequest) -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    async def quick(req: TurnRequest) -> None:
+        answered.append(("b", req.text))
+
+    a = scheduler(redis, stuck, prefix)
+    b = scheduler(redis, quick, prefix)
+    await a.submit(request("first"))
+    await a.submit(request("second"))
+    await started.wait()
+    await a.aclose(timeout=0.1)  # shutdown cancels the running turn, lock released
+    assert await b.sweep(min_age_s=0) == 1
+    await b.drain(5)
+    assert answered == [("b", "first"), ("b", "second")], "cut-off turn first, nothing lost"
+    assert not await redis.exists(f"{prefix}:turnrun:T1:C1:1700000000.000100")
+
+
+async def test_the_sweeper_leaves_fresh_queues_and_held_threads_alone(redis: Redis) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    seen: list[str] = []
+
+    async def handler(req: TurnRequest) -> None:
+        seen.append(req.text)
+
+    turns = scheduler(redis, handler, prefix)
+    await redis.rpush(f"{prefix}:turnq:T1:C1:9.9", request("fresh", thread="9.9").to_json())
+    assert await turns.sweep(min_age_s=60) == 0, "a just-queued turn belongs to its submitter"
+    held = redis.lock(f"{prefix}:turnlock:T1:C1:9.9", timeout=5)
+    assert await held.acquire(blocking=False)
+    assert await turns.sweep(min_age_s=0) == 0, "a thread with a live holder is left to it"
+    await held.release()
+    assert await turns.sweep(min_age_s=0) == 1
+    await turns.drain(5)
+    assert seen == ["fresh"]

@@ -30,3 +30,14 @@ def test_exception_logs_have_no_locals_and_no_secrets(capsys: pytest.CaptureFixt
     assert record["exception"][0]["exc_type"] == "RuntimeError"
     assert "4111" not in line and "charged twice" not in line
     assert "abcdefghijkl" not in line
+
+
+def test_exception_messages_are_scrubbed_too(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(json=True, level=logging.INFO)
+    try:
+        raise ConnectionError("cannot reach rediss://default:S3cretPassw0rd@cache.internal:6380/0")
+    except ConnectionError:
+        structlog.get_logger("test").exception("redis failed")
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "S3cretPassw0rd" not in line
+    assert json.loads(line)["exception"][0]["exc_type"] == "ConnectionError"
