@@ -154,27 +154,61 @@ def chat(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or directories (md, rst, txt, html).")],
-    scope: Annotated[str | None, typer.Option(help="Knowledge scope (default: settings).")] = None,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files or directories (md, rst, txt, html, pdf).")
+    ],
+    space: Annotated[
+        str | None,
+        typer.Option("--space", metavar="NAME", help="Knowledge space (default: settings)."),
+    ] = None,
+    scope: Annotated[
+        str | None, typer.Option("--scope", hidden=True, help="Deprecated: use --space.")
+    ] = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="Also remove documents of the space under PATHS that were deleted."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Add documents to the knowledge base; unchanged files add nothing."""
+    """Add documents to a knowledge space; unchanged files are skipped, changed ones replaced."""
     from bot.session import ingest_command
 
-    report = run_command(lambda: ingest_command(paths, scope=scope, progress=not as_json))
+    if scope is not None:
+        if space is not None and space != scope:
+            err.print("[bold red]error:[/] --scope is the old name of --space: give only --space")
+            raise typer.Exit(2)
+        err.print("[yellow]warning:[/] --scope is deprecated; use --space", highlight=False)
+    chosen = space if space is not None else scope
+    report = run_command(
+        lambda: ingest_command(paths, scope=chosen, progress=not as_json, prune=prune)
+    )
     if as_json:
         print_json(report)
 
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for.")],
+    query: Annotated[
+        str | None, typer.Argument(help="What to look for (or use --queries).")
+    ] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many chunks.")] = 5,
+    queries: Annotated[
+        Path | None,
+        typer.Option(help='JSON-lines file of {"id", "question"}: one JSON line out per row.'),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Search the knowledge base (no model involved)."""
-    from bot.session import search_command
+    """Search the knowledge base with the shipped retrieval (no model involved)."""
+    from bot.search import search_command, search_queries_command
 
+    if queries is not None:
+        run_command(lambda: search_queries_command(queries, k=k))
+        return
+    if not query:
+        err.print("[bold red]error:[/] give a query or --queries FILE")
+        raise typer.Exit(1)
     hits = run_command(lambda: search_command(query, k=k))
     if as_json:
         print_json(hits)
@@ -280,6 +314,41 @@ def bench_ask(
     from bot.bench import bench_ask as run_bench
 
     print_json(run_async(lambda: run_bench(question, fresh)))
+
+
+@bench_app.command("retrieval")
+def bench_retrieval(
+    docs: Annotated[Path, typer.Option(help="Folder of documents to index (temporarily).")],
+    queries: Annotated[
+        Path, typer.Option(help='JSON lines {"id", "question", "answer", "source"}.')
+    ],
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Results scored per query.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """R@1/5/10, MRR and query latency of every retrieval mode on a fresh index of DOCS."""
+    from knowledge.retrieval_bench import bench_retrieval as run_bench
+
+    result = run_command(lambda: run_bench(docs, queries, k=k, progress=not as_json))
+    if as_json:
+        print_json(result)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{result['queries']} queries, {result['chunks']} chunks")
+    for column in ("mode", "R@1", "R@5", "R@10", "MRR", "p50 ms", "p95 ms"):
+        table.add_column(column)
+    for mode, m in result["modes"].items():
+        table.add_row(
+            mode,
+            *(f"{m[c]:.3f}" for c in ("R@1", "R@5", "R@10", "MRR")),
+            f"{m['p50_ms']:.1f}",
+            f"{m['p95_ms']:.1f}",
+        )
+    out.print(table)
+    out.print(
+        f"ingest {result['ingest_s']} s ({result['ingest_chunks_per_s']} chunks/s), "
+        f"BM25 build {result['lexical_build_s']} s"
+    )
 
 
 @bench_app.command("slack")

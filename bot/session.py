@@ -160,33 +160,52 @@ async def chat_loop(
         await assistant.aclose()
 
 
-def ingest_command(paths: Sequence[Path], *, scope: str | None, progress: bool) -> dict[str, Any]:
-    """Ingest ``paths`` and print (or return) the report."""
+def ingest_command(
+    paths: Sequence[Path], *, scope: str | None, progress: bool, prune: bool = False
+) -> dict[str, Any]:
+    """Ingest ``paths`` into a knowledge space; print the summary tables when ``progress`` is
+    on, and return the report as data either way."""
     from knowledge.ingest import ingest_paths
 
     settings = load_settings()
     index = open_index(settings)
     report = ingest_paths(
-        index, list(paths), scope=scope or settings.knowledge_scope, progress=progress
+        index, list(paths), scope=scope or settings.knowledge_scope, progress=progress, prune=prune
     )
-    summary = {
-        "files_seen": report.files_seen,
-        "files_ingested": report.files_ingested,
-        "chunks_added": report.chunks_added,
-        "chunks_unchanged": report.chunks_unchanged,
-        "chunks_removed": report.chunks_removed,
-        "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
-        "total_chunks": index.count(),
-    }
+    summary = {**report.to_dict(), "total_chunks": index.count()}
     if progress:
-        console.print(
-            f"{report.files_ingested}/{report.files_seen} files: {report.chunks_added} chunks "
-            f"added, {report.chunks_unchanged} unchanged, {report.chunks_removed} removed; "
-            f"{summary['total_chunks']} in the index."
-        )
-        for path, reason in report.skipped:
-            console.print(f"[yellow]skipped[/] {escape(path)}: {escape(reason)}", highlight=False)
+        print_ingest_summary(summary)
     return summary
+
+
+def print_ingest_summary(summary: dict[str, Any]) -> None:
+    """The end-of-run tables: totals, then every skipped file and warning with its reason."""
+    from rich.table import Table
+
+    table = Table(title=f"Ingested into space {summary['scope']!r}", title_justify="left")
+    table.add_column("files", style="bold")
+    table.add_column("", justify="right")
+    table.add_column("chunks", style="bold")
+    table.add_column("", justify="right")
+    rows = [
+        ("ingested", summary["files_ingested"], "added", summary["chunks_added"]),
+        ("unchanged", summary["files_unchanged"], "unchanged", summary["chunks_unchanged"]),
+        ("skipped", len(summary["skipped"]), "removed", summary["chunks_removed"]),
+        ("pruned", summary["files_pruned"], "in the index", summary["total_chunks"]),
+        ("seen", summary["files_seen"], "added per second", summary["chunks_per_second"]),
+    ]
+    for files, n_files, chunks, n_chunks in rows:
+        table.add_row(files, str(n_files), chunks, str(n_chunks))
+    console.print(table)
+    console.print(f"{summary['seconds']:.1f} s", highlight=False)
+    problems = [("skipped", item) for item in summary["skipped"]]
+    problems += [("warning", item) for item in summary["warnings"]]
+    if problems:
+        details = Table("", "file", "reason", title_justify="left")
+        for kind, item in problems:
+            style = "yellow" if kind == "skipped" else "dim"
+            details.add_row(f"[{style}]{kind}[/]", escape(item["path"]), escape(item["reason"]))
+        console.print(details)
 
 
 def search_command(query: str, *, k: int) -> list[dict[str, Any]]:

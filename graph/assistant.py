@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from graph.cache import AnswerCache
 from graph.context import BotContext
-from graph.factories import build_classifier, open_index
+from graph.factories import build_classifier, open_index, open_retriever
 from graph.graph import builder
 from graph.llm import build_chat_model
 from graph.memory import close_memory, open_memory
@@ -153,6 +153,7 @@ class Assistant:
     ) -> tuple[BotContext, AsyncShallowRedisSaver]:
         """Open every client the graph needs (blocking set-up runs in worker threads)."""
         index = await asyncio.to_thread(open_index, settings)
+        retriever = await asyncio.to_thread(open_retriever, settings, index)
         model = llm or build_chat_model(settings)
         classifier = build_classifier(settings, fallback=llm_intent_fallback(model))
         await asyncio.to_thread(classifier.fit)
@@ -183,6 +184,7 @@ class Assistant:
             llm=model,
             classifier=classifier,
             index=index,
+            retriever=retriever,
             tools=default_registry(),
             cache=cache,
             model_version=model_version,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from graph.settings import Settings
     from graph.tools.registry import ToolRegistry
     from knowledge.index import KnowledgeIndex
+    from knowledge.retrieval import Retriever
     from observe.tracing import Tracer
 
 
@@ -30,6 +31,8 @@ class BotContext:
     llm: BaseChatModel
     classifier: IntentClassifier
     index: KnowledgeIndex
+    retriever: Retriever
+    """Hybrid (dense + BM25) search over ``index``; what the retrieve node uses."""
     tools: ToolRegistry
     cache: AnswerCache | None = None
     """``None`` when the semantic cache is disabled."""

@@ -8,6 +8,8 @@ from graph.intents import IntentClassifier, load_examples
 from graph.settings import Intent, Settings
 from knowledge.embeddings import get_embedder
 from knowledge.index import KnowledgeIndex
+from knowledge.lexical import open_lexical
+from knowledge.retrieval import Retriever
 
 
 def open_index(settings: Settings) -> KnowledgeIndex:
@@ -18,6 +20,16 @@ def open_index(settings: Settings) -> KnowledgeIndex:
         url=settings.chroma_url,
         collection=settings.collection,
     )
+
+
+def open_retriever(settings: Settings, index: KnowledgeIndex | None = None) -> Retriever:
+    """The shipped retriever over the settings' index; its BM25 index lives in
+    ``<data dir>/lexical/<collection>`` and is rebuilt when it no longer matches the store."""
+    index = index or open_index(settings)
+    lexical = open_lexical(
+        settings.data_dir / "lexical" / settings.collection, index.iter_chunks, index.ids()
+    )
+    return Retriever(index, lexical)
 
 
 def build_classifier(

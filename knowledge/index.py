@@ -1,30 +1,31 @@
 """The knowledge index: chunks and their vectors in one Chroma collection.
 
 Contract: vectors always come from our ``Embedder`` (Chroma's default embedding function is never
-used, so nothing is downloaded). Each stored chunk carries ``source``, ``scope``, ``heading`` and
-``position`` metadata. ``upsert_source`` makes the stored chunks of one (source, scope) equal to the
-given chunks, embedding only ids not already stored. Scores are cosine similarities (1 - distance).
+used, so nothing is downloaded). Each stored chunk carries ``source``, ``scope`` (the knowledge
+space), ``title``, ``heading``, ``position``, ``updated_at`` (the file's mtime), ``doc_hash`` (the
+content hash of its whole document) and ``doc_chunks`` (how many chunks that document has).
+``upsert_sources`` makes the stored chunks of each (source, scope) equal to the given chunks,
+embedding only ids not already stored, all new chunks of a batch of documents in one call; the
+document hash is written last, so a run cut short leaves a document that ``documents`` reports
+as changed rather than one with stale chunks. Scores are cosine similarities (1 - distance).
 Setup problems raise ``ServiceError``; search problems raise ``RetrievalError``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+from knowledge.chroma import open_client
 from knowledge.chunking import Chunk
 from knowledge.embeddings import Embedder
 from observe.errors import ConfigError, RetrievalError, ServiceError
 
 if TYPE_CHECKING:
-    from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
 _COLLECTION_NAME = re.compile(r"^[a-zA-Z0-9._-]{3,512}$")
@@ -47,6 +48,10 @@ def _as_float(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def _as_str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
 @dataclass(frozen=True)
 class UpsertResult:
     """What ``upsert_source`` changed: chunks embedded and added, kept as they were, deleted."""
@@ -54,6 +59,39 @@ class UpsertResult:
     added: int
     unchanged: int
     removed: int
+
+
+@dataclass(frozen=True)
+class SourceUpdate:
+    """The complete new chunk list of one document, for ``upsert_sources``."""
+
+    source: str
+    scope: str
+    chunks: list[Chunk]
+    updated_at: float | None = None
+    doc_hash: str = ""
+
+
+@dataclass(frozen=True)
+class StoredDoc:
+    """What the index knows about one stored document (see ``documents``)."""
+
+    source: str
+    doc_hash: str
+    chunks: int
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """One stored chunk as ``iter_chunks`` returns it."""
+
+    id: str
+    text: str
+    source: str
+    heading: str
+    title: str
+    scope: str
+    updated_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,55 +105,33 @@ class Hit:
     score: float
     updated_at: float | None = None
     """When the source document was last modified (Unix time), if known."""
+    title: str = ""
+    """The title of the document the chunk comes from."""
 
 
-def _check_writable_dir(path: Path) -> None:
-    """Create ``path`` if needed and prove we can write there, else raise ``ServiceError``."""
-    hint = (
-        "set ASSISTANT_DATA_DIR to a writable directory, fix its permissions, "
-        "or set ASSISTANT_CHROMA_URL"
-    )
-    if path.exists() and not path.is_dir():
-        raise ServiceError(f"Chroma data dir {path} is not a directory", hint=hint)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ServiceError(
-            f"Chroma data dir {path} cannot be created: {reason}", hint=hint
-        ) from exc
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ServiceError(f"Chroma data dir {path} is not writable", hint=hint)
-    try:  # os.access is not the whole story (root, read-only mounts, ACLs): try a real write
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ServiceError(f"Chroma data dir {path} is not writable: {reason}", hint=hint) from exc
+@dataclass
+class _Plan:
+    update: SourceUpdate
+    new: list[Chunk] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
 
 
-def _http_client(url: str, settings: Any) -> ClientAPI:
-    import chromadb
+def _doc_filter(source: str, scope: str) -> dict[str, Any]:
+    return {"$and": [{"source": source}, {"scope": scope}]}
 
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"Chroma URL {url!r} is not an http(s)://host[:port] URL",
-            hint="set ASSISTANT_CHROMA_URL like http://localhost:8000",
-        )
-    ssl = parts.scheme == "https"
-    try:
-        port = parts.port or (443 if ssl else 8000)
-    except ValueError as exc:
-        raise ConfigError(f"Chroma URL {url!r} has an invalid port") from exc
-    try:
-        return chromadb.HttpClient(host=parts.hostname, port=port, ssl=ssl, settings=settings)
-    except Exception as exc:
-        raise ServiceError(
-            f"Chroma server at {url} is unreachable: {type(exc).__name__}",
-            hint="start it (`chroma run --path DIR --port N`) or unset ASSISTANT_CHROMA_URL "
-            "to use the embedded on-disk store",
-        ) from exc
+
+def _metadata(chunk: Chunk, update: SourceUpdate, doc_hash: str) -> dict[str, Any]:
+    """The Chroma metadata of one chunk (``doc_hash`` left empty until the document is done)."""
+    return {
+        "source": chunk.source,
+        "scope": chunk.scope,
+        "title": chunk.title,
+        "heading": chunk.heading,
+        "position": chunk.position,
+        "doc_hash": doc_hash,
+        "doc_chunks": len(update.chunks),
+        **({"updated_at": float(update.updated_at)} if update.updated_at is not None else {}),
+    }
 
 
 class KnowledgeIndex:
@@ -129,9 +145,6 @@ class KnowledgeIndex:
         url: str | None = None,
         collection: str = "knowledge",
     ) -> None:
-        import chromadb
-        from chromadb.config import Settings
-
         if not _COLLECTION_NAME.match(collection):
             raise ConfigError(
                 f"invalid Chroma collection name {collection!r}",
@@ -139,21 +152,7 @@ class KnowledgeIndex:
             )
         self.embedder = embedder
         self.location = url if url is not None else str(path)
-        settings = Settings(anonymized_telemetry=False)
-        client: ClientAPI
-        if url is not None:
-            client = _http_client(url, settings)
-        elif path is not None:
-            _check_writable_dir(path)
-            try:
-                client = chromadb.PersistentClient(path=str(path), settings=settings)
-            except Exception as exc:
-                raise ServiceError(
-                    f"cannot open the Chroma store in {path}: {exc}",
-                    hint="fix the data dir's permissions or remove a corrupt store",
-                ) from exc
-        else:
-            raise ConfigError("KnowledgeIndex needs a data dir path or a Chroma URL")
+        client = open_client(path, url)
         try:
             self._collection: Collection = client.get_or_create_collection(
                 name=collection,
@@ -173,7 +172,7 @@ class KnowledgeIndex:
         """Number of chunks stored (all scopes)."""
         return int(self._collection.count())
 
-    def _ids_where(self, where: dict[str, Any]) -> list[str]:
+    def _ids_where(self, where: dict[str, Any] | None) -> list[str]:
         ids: list[str] = []
         offset = 0
         while True:
@@ -189,45 +188,111 @@ class KnowledgeIndex:
         scope: str,
         chunks: list[Chunk],
         updated_at: float | None = None,
+        doc_hash: str = "",
     ) -> UpsertResult:
-        """Make the stored chunks of (``source``, ``scope``) exactly ``chunks``.
+        """Make the stored chunks of (``source``, ``scope``) exactly ``chunks`` (one document's
+        ``upsert_sources``)."""
+        return self.upsert_sources([SourceUpdate(source, scope, chunks, updated_at, doc_hash)])[0]
 
-        Only chunks whose ids are not stored yet are embedded and added; stored chunks of this
-        source and scope that are not in ``chunks`` are deleted (after the additions).
-        ``updated_at`` (the document's modification time) is stored with the added chunks.
+    def upsert_sources(self, updates: Sequence[SourceUpdate]) -> list[UpsertResult]:
+        """Make the stored chunks of each update's (source, scope) exactly its chunks.
+
+        Only chunks whose ids are not stored yet are embedded (all of them in one batched call)
+        and added; stored chunks of that source and scope not in the list are deleted. Kept
+        chunks get the new position, title, ``updated_at`` and ``doc_hash`` metadata without
+        being embedded again.
         """
-        for chunk in chunks:
-            if chunk.source != source or chunk.scope != scope:
-                raise ValueError(
-                    f"chunk {chunk.id} belongs to {chunk.scope}/{chunk.source}, "
-                    f"not {scope}/{source}"
+        plans: list[_Plan] = []
+        for update in updates:
+            for chunk in update.chunks:
+                if chunk.source != update.source or chunk.scope != update.scope:
+                    raise ValueError(
+                        f"chunk {chunk.id} belongs to {chunk.scope}/{chunk.source}, "
+                        f"not {update.scope}/{update.source}"
+                    )
+            stored = set(self._ids_where(_doc_filter(update.source, update.scope)))
+            wanted = {chunk.id for chunk in update.chunks}
+            new = [chunk for chunk in update.chunks if chunk.id not in stored]
+            plans.append(_Plan(update, new, sorted(stored - wanted)))
+        new_chunks = [chunk for plan in plans for chunk in plan.new]
+        vectors = self.embedder.embed([chunk.embed_text for chunk in new_chunks])
+        vector_of = dict(zip((chunk.id for chunk in new_chunks), vectors, strict=True))
+        batch = max(1, min(self._client.get_max_batch_size(), 1000))
+        for plan in plans:
+            update = plan.update
+            for start in range(0, len(plan.new), batch):
+                part = plan.new[start : start + batch]
+                self._collection.add(
+                    ids=[chunk.id for chunk in part],
+                    embeddings=[vector_of[chunk.id] for chunk in part],  # type: ignore[arg-type]
+                    documents=[chunk.text for chunk in part],
+                    metadatas=[_metadata(chunk, update, doc_hash="") for chunk in part],
                 )
-        stored = set(self._ids_where({"$and": [{"source": source}, {"scope": scope}]}))
-        wanted = {chunk.id for chunk in chunks}
-        new = [chunk for chunk in chunks if chunk.id not in stored]
-        stale = sorted(stored - wanted)
-        batch = max(1, min(self._client.get_max_batch_size(), 512))
-        for start in range(0, len(new), batch):
-            part = new[start : start + batch]
-            vectors = self.embedder.embed([chunk.embed_text for chunk in part])
-            self._collection.add(
-                ids=[chunk.id for chunk in part],
-                embeddings=vectors,  # type: ignore[arg-type]
-                documents=[chunk.text for chunk in part],
-                metadatas=[
-                    {
-                        "source": chunk.source,
-                        "scope": chunk.scope,
-                        "heading": chunk.heading,
-                        "position": chunk.position,
-                        **({"updated_at": float(updated_at)} if updated_at is not None else {}),
-                    }
-                    for chunk in part
-                ],
+            for start in range(0, len(plan.stale), batch):
+                self._collection.delete(ids=plan.stale[start : start + batch])
+            for start in range(0, len(update.chunks), batch):  # the document hash comes last
+                part = update.chunks[start : start + batch]
+                self._collection.update(
+                    ids=[chunk.id for chunk in part],
+                    metadatas=[_metadata(chunk, update, update.doc_hash) for chunk in part],
+                )
+        return [
+            UpsertResult(len(p.new), len(p.update.chunks) - len(p.new), len(p.stale)) for p in plans
+        ]
+
+    def delete_source(self, source: str, scope: str) -> int:
+        """Delete every stored chunk of (``source``, ``scope``); returns how many there were."""
+        ids = self._ids_where(_doc_filter(source, scope))
+        for start in range(0, len(ids), _PAGE):
+            self._collection.delete(ids=ids[start : start + _PAGE])
+        return len(ids)
+
+    def documents(self, scope: str) -> dict[str, StoredDoc]:
+        """Stored documents of ``scope`` by source, with their content hash and chunk count
+        (read from each document's first chunk, so one record per document)."""
+        found: dict[str, StoredDoc] = {}
+        where = {"$and": [{"scope": scope}, {"position": 0}]}
+        for _, _, meta in self._pages(where, include_documents=False):
+            source = _as_str(meta.get("source"))
+            chunks = meta.get("doc_chunks")
+            found[source] = StoredDoc(
+                source, _as_str(meta.get("doc_hash")), chunks if isinstance(chunks, int) else 0
             )
-        for start in range(0, len(stale), batch):
-            self._collection.delete(ids=stale[start : start + batch])
-        return UpsertResult(added=len(new), unchanged=len(wanted) - len(new), removed=len(stale))
+        return found
+
+    def iter_chunks(self, scope: str | None = None, batch: int = 1000) -> Iterator[StoredChunk]:
+        """Every stored chunk (of ``scope``, or all), ``batch`` records per read."""
+        where: dict[str, Any] | None = {"scope": scope} if scope is not None else None
+        for cid, text, meta in self._pages(where, include_documents=True, page=batch):
+            yield StoredChunk(
+                id=cid,
+                text=text,
+                source=_as_str(meta.get("source")),
+                heading=_as_str(meta.get("heading")),
+                title=_as_str(meta.get("title")),
+                scope=_as_str(meta.get("scope")),
+                updated_at=_as_float(meta.get("updated_at")),
+            )
+
+    def ids(self, scope: str | None = None) -> list[str]:
+        """Ids of every stored chunk (of ``scope``, or all)."""
+        return self._ids_where({"scope": scope} if scope is not None else None)
+
+    def _pages(
+        self, where: dict[str, Any] | None, include_documents: bool, page: int = _PAGE
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(id, document, metadata) of every record matching ``where``, ``page`` at a time."""
+        include: Any = ["metadatas", "documents"] if include_documents else ["metadatas"]
+        offset = 0
+        while True:
+            result = self._collection.get(where=where, include=include, limit=page, offset=offset)
+            documents = result.get("documents") or [""] * len(result["ids"])
+            metadatas = result.get("metadatas") or [{}] * len(result["ids"])
+            for cid, doc, meta in zip(result["ids"], documents, metadatas, strict=True):
+                yield cid, doc or "", dict(meta or {})
+            if len(result["ids"]) < page:
+                return
+            offset += page
 
     def search(self, query: str, k: int = 5, scope: str | Sequence[str] | None = None) -> list[Hit]:
         """The ``k`` chunks closest to ``query`` (optionally only from ``scope``, one space or
@@ -265,6 +330,7 @@ class KnowledgeIndex:
                     heading=str(meta.get("heading", "")),
                     score=1.0 - float(dist),
                     updated_at=_as_float(meta.get("updated_at")),
+                    title=_as_str(meta.get("title")),
                 )
             )
         return hits
@@ -285,16 +351,5 @@ class KnowledgeIndex:
 
     def sources(self, scope: str | None = None) -> list[str]:
         """Sorted distinct sources stored (optionally only those in ``scope``)."""
-        found: set[str] = set()
-        offset = 0
         where: dict[str, Any] | None = {"scope": scope} if scope is not None else None
-        while True:
-            page = self._collection.get(
-                where=where, include=["metadatas"], limit=_PAGE, offset=offset
-            )
-            for meta in page["metadatas"] or []:
-                if meta and "source" in meta:
-                    found.add(str(meta["source"]))
-            if len(page["ids"]) < _PAGE:
-                return sorted(found)
-            offset += _PAGE
+        return sorted({_as_str(meta.get("source")) for _, _, meta in self._pages(where, False)})

@@ -1,21 +1,33 @@
-"""Document loaders: Markdown, reStructuredText, plain text and HTML into heading-scoped sections.
+"""Document loaders: Markdown, reStructuredText, plain text, HTML and PDF into titled sections.
 
-Contract: ``load_document(path)`` returns the document's non-empty ``Section``s in reading order,
-each carrying the path of headings above it (outermost first). Unreadable, binary or undecodable
-files raise ``IngestError`` with a one-line reason; nothing else is raised for a bad document.
+Contract: ``load_document(path)`` returns a ``Document``: its title, its non-empty ``Section``s
+in reading order (each with the path of headings above it, outermost first) and warnings about
+what was repaired (invalid UTF-8 replaced, a legacy encoding guessed). Unreadable, binary or
+undecodable files and broken PDFs raise ``IngestError`` with a one-line reason; nothing else is
+raised for a bad document.
+
+Title: a PDF's metadata title or an HTML ``<title>`` when present, else the document's single
+outermost heading when every section sits under it (a reST or Markdown document title), else
+the file name without its suffix. A PDF has no headings: its pages become one section whose
+paragraphs the chunker splits.
 """
 
 from __future__ import annotations
 
+import html
+import io
+import logging
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from knowledge.markup import Section, parse_html, parse_markdown, parse_rst
 from observe.errors import IngestError
 
-DocKind = Literal["markdown", "rst", "text", "html"]
+__all__ = ["Document", "Section", "SUPPORTED_SUFFIXES", "doc_kind", "is_supported"]
+
+DocKind = Literal["markdown", "rst", "text", "html", "pdf"]
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (
     ".md",
@@ -25,6 +37,7 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = (
     ".txt",
     ".html",
     ".htm",
+    ".pdf",
 )
 """File name endings ``load_document`` understands (``.rst.txt`` is Sphinx's source copy)."""
 
@@ -35,19 +48,23 @@ _KIND_BY_SUFFIX: dict[str, DocKind] = {
     ".txt": "text",
     ".html": "html",
     ".htm": "html",
+    ".pdf": "pdf",
 }
 
 _MAX_BYTES = 20 * 1024 * 1024
+_MAX_PDF_BYTES = 100 * 1024 * 1024
 _PRINTABLE_RATIO = 0.95
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
-class Section:
-    """A run of text under one heading path; ``start_line`` is 1-based where known."""
+class Document:
+    """A loaded document: title, sections and what was repaired while reading it."""
 
-    heading_path: tuple[str, ...]
-    text: str
-    start_line: int | None
+    title: str
+    sections: list[Section]
+    kind: DocKind
+    warnings: list[str] = field(default_factory=list)
 
 
 def doc_kind(path: Path) -> DocKind | None:
@@ -63,50 +80,94 @@ def is_supported(path: Path) -> bool:
     return doc_kind(path) is not None
 
 
-def read_text(path: Path) -> str:
-    """Read ``path`` as text: UTF-8 (BOM allowed), else Latin-1 only if it is mostly printable."""
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes (at most 20 MB, 100 MB for a PDF), or ``IngestError`` saying why they
+    cannot be had."""
+    limit = _MAX_PDF_BYTES if doc_kind(path) == "pdf" else _MAX_BYTES
     try:
         size = path.stat().st_size
-        if size > _MAX_BYTES:
-            raise IngestError(f"file too large ({size} bytes, limit {_MAX_BYTES}): {path}")
-        data = path.read_bytes()
+        if size > limit:
+            raise IngestError(f"file too large ({size} bytes, limit {limit}): {path}")
+        return path.read_bytes()
     except IsADirectoryError as exc:
         raise IngestError(f"is a directory, not a document: {path}") from exc
     except PermissionError as exc:
         raise IngestError(f"permission denied: {path}") from exc
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def decode_text(data: bytes, name: str = "file") -> tuple[str, str | None]:
+    """Bytes as text, and a warning when they were not clean UTF-8.
+
+    UTF-8 (BOM allowed) is taken as is. Mostly-UTF-8 bytes with a few invalid sequences keep
+    their valid characters and get U+FFFD for the rest; otherwise a legacy 8-bit encoding
+    (cp1252, then Latin-1) is assumed when the result is printable text. NUL bytes or mostly
+    unprintable content raise ``IngestError``.
+    """
     if b"\x00" in data:
-        raise IngestError(f"binary file (contains NUL bytes): {path}")
+        raise IngestError(f"binary file (contains NUL bytes): {name}")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
         pass
-    text = data.decode("latin-1")
-    printable = sum(1 for ch in text if ch.isprintable() or ch in "\t\r\n\f")
-    if text and printable / len(text) < _PRINTABLE_RATIO:
-        raise IngestError(f"not a text file (undecodable as UTF-8, mostly non-printable): {path}")
-    return text
+    replaced = data.decode("utf-8", errors="replace")
+    bad = replaced.count("\ufffd")
+    good = sum(1 for ch in replaced if ord(ch) > 0x7F) - bad
+    if good > bad:
+        return replaced, f"invalid UTF-8: {bad} byte sequence(s) replaced with U+FFFD"
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        printable = sum(1 for ch in text if ch.isprintable() or ch in "\t\r\n\f")
+        if printable / len(text) >= _PRINTABLE_RATIO:
+            return text, f"not UTF-8: read as {encoding}"
+    raise IngestError(f"not a text file (undecodable as UTF-8, mostly non-printable): {name}")
 
 
-def load_document(path: Path) -> list[Section]:
-    """Load one supported document into sections (see module docstring for the contract)."""
+def read_text(path: Path) -> str:
+    """Read ``path`` as text (see ``decode_text``), line endings normalised to ``\\n``."""
+    text, _ = decode_text(read_bytes(path), str(path))
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def load_document(path: Path, data: bytes | None = None) -> Document:
+    """Load one supported document (see the module docstring for the contract); ``data`` is
+    the file's content when the caller has already read it."""
     kind = doc_kind(path)
     if kind is None:
         raise IngestError(f"unsupported file type {path.suffix or '(none)'!r}: {path}")
-    text = read_text(path).replace("\r\n", "\n").replace("\r", "\n")
-    title = _stem(path)
+    if kind == "pdf":
+        return load_pdf(path, data)
+    text, warning = decode_text(read_bytes(path) if data is None else data, str(path))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    warnings = [warning] if warning else []
+    stem = file_title(path)
     if kind == "markdown":
-        return parse_markdown(text, title=title)
-    if kind == "rst":
-        return parse_rst(text, title=title)
-    if kind == "html":
-        return parse_html(text, title=title)
-    body = text.strip()
-    return [Section((title,), body, 1)] if body else []
+        sections = parse_markdown(text, title=stem)
+    elif kind == "rst":
+        sections = parse_rst(text, title=stem)
+    elif kind == "html":
+        match = _HTML_TITLE.search(text)
+        html_title = " ".join(html.unescape(match.group(1)).split()) if match else ""
+        sections = parse_html(text, title=stem)
+        return Document(html_title or _single_root(sections) or stem, sections, kind, warnings)
+    else:
+        body = text.strip()
+        sections = [Section((stem,), body, 1)] if body else []
+    return Document(_single_root(sections) or stem, sections, kind, warnings)
 
 
-def _stem(path: Path) -> str:
+def _single_root(sections: list[Section]) -> str:
+    """The outermost heading all sections share, or "" when there is none or several."""
+    roots = {section.heading_path[0] for section in sections if section.heading_path}
+    return roots.pop() if len(roots) == 1 else ""
+
+
+def file_title(path: Path) -> str:
+    """The file name without its supported suffix (``faq.rst.txt`` -> ``faq``)."""
     name = path.name
     for suffix in sorted(SUPPORTED_SUFFIXES, key=len, reverse=True):
         if name.lower().endswith(suffix) and len(name) > len(suffix):
@@ -114,253 +175,33 @@ def _stem(path: Path) -> str:
     return path.stem
 
 
-class _Builder:
-    """Accumulates lines into sections while headings arrive."""
+def load_pdf(path: Path, data: bytes | None = None) -> Document:
+    """A PDF's text, page by page, as one section (pypdf); title from metadata or file name."""
+    from pypdf import PdfReader
 
-    def __init__(self, title: str) -> None:
-        self.title = title
-        self.stack: list[str] = []
-        self.lines: list[str] = []
-        self.start: int | None = 1
-        self.sections: list[Section] = []
-
-    def heading(self, level: int, text: str, line: int | None) -> None:
-        self.flush()
-        del self.stack[level - 1 :]
-        self.stack.append(text)
-        self.start = line
-
-    def add(self, line: str) -> None:
-        self.lines.append(line)
-
-    def flush(self) -> None:
-        body = _tidy("\n".join(self.lines))
-        if body:
-            path = tuple(self.stack) if self.stack else (self.title,)
-            self.sections.append(Section(path, body, self.start))
-        self.lines = []
-
-    def finish(self) -> list[Section]:
-        self.flush()
-        return self.sections
+    if data is None:
+        data = read_bytes(path)
+    if b"%PDF-" not in data[:1024]:
+        raise IngestError(f"not a PDF (no %PDF- header): {path}")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed-but-readable files log noise
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise IngestError(f"encrypted PDF (a password is needed): {path}")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    except IngestError:
+        raise
+    except Exception as exc:  # pypdf on a damaged file can fail anywhere (zlib, struct, ...)
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise IngestError(f"broken PDF ({reason}): {path}") from exc
+    title = " ".join(str(meta_title).split()) or file_title(path)
+    body = "\n\n".join(_tidy_page(page) for page in pages if page.strip())
+    sections = [Section((title,), body, 1)] if body else []
+    return Document(title, sections, "pdf")
 
 
-def _tidy(text: str) -> str:
-    """Strip trailing spaces and collapse runs of blank lines."""
-    lines = [line.rstrip() for line in text.split("\n")]
+def _tidy_page(text: str) -> str:
+    """Strip trailing spaces and collapse runs of blank lines in one page's text."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
-
-
-# --- Markdown -----------------------------------------------------------------------------------
-
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-
-
-def parse_markdown(text: str, *, title: str = "") -> list[Section]:
-    """Split Markdown on ATX (``#``) and setext headings, ignoring lines inside code fences."""
-    builder = _Builder(title)
-    lines = text.split("\n")
-    fence: str | None = None
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        fence_match = _FENCE.match(line)
-        if fence is not None:
-            if (
-                fence_match
-                and fence_match.group(1)[0] == fence[0]
-                and len(fence_match.group(1)) >= len(fence)
-            ):
-                fence = None
-            builder.add(line)
-        elif fence_match:
-            fence = fence_match.group(1)
-            builder.add(line)
-        elif (atx := _ATX.match(line)) and (atx.group(2) or "").strip():
-            builder.heading(len(atx.group(1)), (atx.group(2) or "").strip(), i + 1)
-        elif (
-            line.strip()
-            and not line.startswith((" ", "\t"))
-            and i + 1 < len(lines)
-            and (setext := _SETEXT.match(lines[i + 1]))
-            and (i == 0 or not lines[i - 1].strip())
-        ):
-            builder.heading(1 if setext.group(1)[0] == "=" else 2, line.strip(), i + 1)
-            i += 1
-        else:
-            builder.add(line)
-        i += 1
-    return builder.finish()
-
-
-# --- reStructuredText -----------------------------------------------------------------------------
-
-_ADORNMENT_CHARS = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-_ROLE_WITH_TARGET = re.compile(r":[\w.:+-]+:`([^`<]*?)\s*<[^`>]*>`")
-_ROLE = re.compile(r":[\w.:+-]+:`[~!]?([^`]*)`")
-_LINK = re.compile(r"(?<!`)`([^`<]+?)\s*<([^`>]+)>`__?")
-_LINK_REF = re.compile(r"(?<!`)`([^`<]+)`__?")
-_DROP_DIRECTIVES = re.compile(
-    r"^(\s*)\.\. (index|contents|toctree|highlight|sectionauthor|meta|only|tabularcolumns)::"
-)
-_KEEP_BODY_DIRECTIVES = ("only",)
-_DROP_FIELD = re.compile(r"^:(tocdepth|orphan|nosearch):")
-_LABEL = re.compile(r"^\s*\.\. _[^:]*:\s*$")
-
-
-def _adornment(line: str) -> str | None:
-    """The adornment character when ``line`` is one repeated punctuation character."""
-    s = line.rstrip()
-    if len(s) >= 2 and s[0] in _ADORNMENT_CHARS and s == s[0] * len(s):
-        return s[0]
-    return None
-
-
-def _rst_titles(lines: list[str]) -> Iterator[tuple[int, int, str, tuple[str, bool]]]:
-    """Yield (first_line_index, lines_used, title, style) for each section title."""
-    i = 0
-    n = len(lines)
-    while i < n:
-        over = _adornment(lines[i])
-        if (
-            over
-            and i + 2 < n
-            and lines[i + 1].strip()
-            and _adornment(lines[i + 1]) is None
-            and _adornment(lines[i + 2]) == over
-            and (i == 0 or not lines[i - 1].strip())
-        ):
-            yield i, 3, lines[i + 1].strip(), (over, True)
-            i += 3
-            continue
-        line = lines[i]
-        if (
-            line.strip()
-            and not line[0].isspace()
-            and _adornment(line) is None
-            and i + 1 < n
-            and (under := _adornment(lines[i + 1]))
-            and len(lines[i + 1].rstrip()) >= min(len(line.rstrip()), 4)
-            and (i == 0 or not lines[i - 1].strip())
-        ):
-            yield i, 2, line.strip(), (under, False)
-            i += 2
-            continue
-        i += 1
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
-
-
-def _clean_rst(lines: list[str]) -> list[str]:
-    """Drop navigation-only directives and labels; reduce roles and links to their text."""
-    out: list[str] = []
-    skip_deeper_than: int | None = None
-    for line in lines:
-        if skip_deeper_than is not None:
-            if not line.strip() or _indent(line) > skip_deeper_than:
-                continue
-            skip_deeper_than = None
-        directive = _DROP_DIRECTIVES.match(line)
-        if directive:
-            if directive.group(2) not in _KEEP_BODY_DIRECTIVES:
-                skip_deeper_than = len(directive.group(1))
-            continue
-        if _DROP_FIELD.match(line) or _LABEL.match(line):
-            continue
-        out.append(line)
-    text = "\n".join(out)
-    text = _ROLE_WITH_TARGET.sub(r"\1", text)
-    text = _ROLE.sub(r"\1", text)
-    text = _LINK.sub(r"\1 (\2)", text)
-    text = _LINK_REF.sub(r"\1", text)
-    return text.split("\n")
-
-
-def parse_rst(text: str, *, title: str = "") -> list[Section]:
-    """Split reStructuredText on section titles; levels follow first appearance of each style."""
-    lines = text.split("\n")
-    styles: list[tuple[str, bool]] = []
-    builder = _Builder(title)
-    titles = {start: (used, name, style) for start, used, name, style in _rst_titles(lines)}
-    body: list[str] = []
-    i = 0
-    while i < len(lines):
-        if i in titles:
-            builder.lines = _clean_rst(body)
-            used, name, style = titles[i]
-            if style not in styles:
-                styles.append(style)
-            builder.heading(styles.index(style) + 1, name, i + 1)
-            body = []
-            i += used
-            continue
-        body.append(lines[i])
-        i += 1
-    builder.lines = _clean_rst(body)
-    return builder.finish()
-
-
-# --- HTML -----------------------------------------------------------------------------------------
-
-_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_STRIP_TAGS = ("script", "style", "nav", "noscript", "template", "head")
-_BLOCK_TAGS = frozenset(
-    "p div section article main aside header footer blockquote ul ol li dl dt dd table thead "
-    "tbody tfoot tr figure figcaption form fieldset details summary hr address".split()
-)
-
-
-def parse_html(text: str, *, title: str = "") -> list[Section]:
-    """Split HTML on h1-h6; script, style and nav content is dropped, ``pre`` kept as a fence."""
-    from bs4 import BeautifulSoup, Tag
-    from bs4.element import Comment, NavigableString, PreformattedString
-
-    soup = BeautifulSoup(text, "html.parser")
-    doc_title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup.find_all(_STRIP_TAGS):
-        tag.decompose()
-    builder = _Builder(doc_title or title)
-    inline: list[str] = []
-
-    def end_paragraph() -> None:
-        para = " ".join("".join(inline).split())
-        if para:
-            builder.add(para)
-            builder.add("")
-        inline.clear()
-
-    def walk(node: Tag) -> None:
-        for child in node.children:
-            if isinstance(child, Comment | PreformattedString):
-                continue
-            if isinstance(child, NavigableString):
-                inline.append(str(child))
-            elif isinstance(child, Tag):
-                name = child.name.lower()
-                if name in _HEADINGS:
-                    end_paragraph()
-                    heading = child.get_text(" ", strip=True)
-                    if heading:
-                        builder.heading(_HEADINGS[name], heading, child.sourceline)
-                elif name == "pre":
-                    end_paragraph()
-                    code = child.get_text().strip("\n")
-                    if code.strip():
-                        builder.add(f"```\n{code}\n```")
-                        builder.add("")
-                elif name == "br":
-                    inline.append("\n")
-                elif name in _BLOCK_TAGS:
-                    end_paragraph()
-                    walk(child)
-                    end_paragraph()
-                else:
-                    walk(child)
-
-    walk(soup.body if isinstance(soup.body, Tag) else soup)
-    end_paragraph()
-    return builder.finish()

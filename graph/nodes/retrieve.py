@@ -20,8 +20,9 @@ async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
         "gen_ai.data_source.id": f"{settings.collection}/{','.join(spaces)}",
         "gen_ai.request.top_k": settings.top_k,
     }
+    attributes["app.retrieval.mode"] = ctx.retriever.config.mode
     with ctx.tracer.span(f"retrieval {settings.collection}", "CLIENT", attributes) as span:
-        hits = await ctx.index.asearch(state.clean_question, k=settings.top_k, scope=spaces)
+        hits = await ctx.retriever.asearch(state.clean_question, k=settings.top_k, spaces=spaces)
         kept = [h for h in hits if h.score >= settings.min_relevance]
         span.set(
             "gen_ai.retrieval.documents",

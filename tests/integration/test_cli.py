@@ -191,3 +191,37 @@ def test_chat_ingests_the_docs_when_empty_and_answers_from_them(tmp_path: Path) 
     assert "docs/configuration.md" in out
     again = run(["chat", "--ingest-if-empty", str(docs)], tmp_path, stdin=b"/quit\n")
     assert "ingesting" not in again.stdout.decode()
+
+
+def test_ingest_space_prune_summary_and_deprecated_scope(tmp_path: Path) -> None:
+    docs = tmp_path / "kb"
+    docs.mkdir()
+    (docs / "parking.md").write_text("# Parking\n\nStaff park in garage B with a badge.\n")
+    (docs / "lunch.md").write_text("# Lunch\n\nThe canteen serves lunch from noon.\n")
+    (docs / "logo.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    data_dir = tmp_path / "data"
+
+    first = run(["ingest", str(docs), "--space", "facilities", "--json"], data_dir)
+    assert first.returncode == 0, first.stderr.decode()
+    report = json.loads(first.stdout)
+    assert report["scope"] == "facilities"
+    assert (report["files_ingested"], report["chunks_added"]) == (2, 2)
+    assert report["skipped"] == [
+        {"path": "kb/logo.md", "reason": f"binary file (contains NUL bytes): {docs / 'logo.md'}"}
+    ]
+    assert b"Ingesting" not in first.stderr  # --json: no progress bar
+
+    (docs / "lunch.md").unlink()
+    (docs / "parking.md").write_text("# Parking\n\nFrom June, staff park in garage C.\n")
+    second = run(["ingest", str(docs), "--scope", "facilities", "--prune"], data_dir)
+    assert second.returncode == 0, second.stderr.decode()
+    stderr, stdout = second.stderr.decode(), second.stdout.decode()
+    assert "--scope is deprecated; use --space" in stderr
+    assert "2/2 files" in stderr  # the progress bar
+    assert "Ingested into space 'facilities'" in stdout
+    for row in ("│ ingested  │ 1 │ added ", "│ pruned    │ 1 │ in the index     │   1 │"):
+        assert row in stdout, stdout
+    assert "kb/logo.md" in stdout and "binary file" in stdout
+
+    conflict = run(["ingest", str(docs), "--space", "a", "--scope", "b"], data_dir)
+    assert conflict.returncode == 2 and b"give only --space" in conflict.stderr

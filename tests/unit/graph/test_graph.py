@@ -24,6 +24,8 @@ from graph.tools.builtin import default_registry
 from knowledge.chunking import Chunk
 from knowledge.embeddings import get_embedder
 from knowledge.index import KnowledgeIndex
+from knowledge.lexical import LexicalIndex
+from knowledge.retrieval import Retriever
 from observe.tracing import Tracer
 
 
@@ -68,6 +70,7 @@ def make_context(tmp_path: Path, index: KnowledgeIndex, intent: str, reply: str)
         llm=GenericFakeChatModel(messages=iter([AIMessage(reply)] * 3)),
         classifier=FixedIntent(intent),  # type: ignore[arg-type]
         index=index,
+        retriever=Retriever(index, LexicalIndex.build(index.iter_chunks())),
         tools=default_registry(),
     )
 

@@ -1,4 +1,5 @@
-"""KnowledgeIndex against a real on-disk Chroma and the real MiniLM embedder."""
+"""KnowledgeIndex against a real on-disk Chroma and the real MiniLM embedder: search, incremental
+writes with document hashes, deletes, and the chunk accessor the lexical index reads."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import shutil
 import socket
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import chromadb
@@ -14,7 +16,7 @@ from chromadb.config import Settings
 
 from knowledge.chunking import chunk_sections
 from knowledge.embeddings import Embedder, get_embedder
-from knowledge.index import Hit, KnowledgeIndex
+from knowledge.index import Hit, KnowledgeIndex, SourceUpdate, StoredChunk, StoredDoc
 from knowledge.loaders import Section
 from observe.errors import ConfigError, RetrievalError, ServiceError
 
@@ -206,3 +208,71 @@ def test_bad_configuration(tmp_path: Path, embedder: Embedder) -> None:
         KnowledgeIndex(embedder)
     with pytest.raises(ConfigError):
         KnowledgeIndex(embedder, url="ftp://example")
+
+
+def test_upsert_sources_embeds_all_new_chunks_in_one_call(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = KnowledgeIndex(embedder, path=tmp_path / "chroma")
+    calls: list[int] = []
+    real_embed = embedder.embed
+
+    def counting_embed(texts: Sequence[str]) -> list[list[float]]:
+        calls.append(len(texts))
+        return real_embed(texts)
+
+    monkeypatch.setattr(embedder, "embed", counting_embed)
+    updates = [
+        SourceUpdate("pets.md", "default", _chunks("pets.md", "default", PETS), 1.0, "h1"),
+        SourceUpdate("parking.md", "default", _chunks("parking.md", "default", PARKING), 2.0, "h2"),
+    ]
+    results = index.upsert_sources(updates)
+    assert calls == [4]
+    assert [(r.added, r.unchanged, r.removed) for r in results] == [(2, 0, 0), (2, 0, 0)]
+    assert index.documents("default") == {
+        "pets.md": StoredDoc("pets.md", "h1", 2),
+        "parking.md": StoredDoc("parking.md", "h2", 2),
+    }
+    assert index.documents("elsewhere") == {}
+
+
+def test_kept_chunks_get_new_document_metadata_without_re_embedding(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    index = KnowledgeIndex(embedder, path=tmp_path / "chroma")
+    index.upsert_source("pets.md", "default", _chunks("pets.md", "default", PETS), 1.0, "old")
+    moved = {"Birds": "Birds may visit in a cage.", **PETS}  # a new first chunk
+    result = index.upsert_source(
+        "pets.md", "default", _chunks("pets.md", "default", moved), 5.0, "new"
+    )
+    assert (result.added, result.unchanged, result.removed) == (1, 2, 0)
+    stored = {c.text: c for c in index.iter_chunks("default")}
+    assert {c.updated_at for c in stored.values()} == {5.0}
+    assert index.documents("default") == {"pets.md": StoredDoc("pets.md", "new", 3)}
+    cats = index.search("Are cats allowed in the office?", k=1)[0]
+    assert cats.text == PETS["Cats"] and cats.updated_at == 5.0
+
+
+def test_titles_iter_chunks_ids_and_delete_source(tmp_path: Path, embedder: Embedder) -> None:
+    index = KnowledgeIndex(embedder, path=tmp_path / "chroma")
+    sections = [Section(("Dogs",), PETS["Dogs in the office"], 1)]
+    dogs = chunk_sections(sections, source="pets.md", scope="team-a", title="Pet policy")
+    index.upsert_source("pets.md", "team-a", dogs, 3.0, "h")
+    index.upsert_source("pets.md", "team-b", _chunks("pets.md", "team-b", PETS))
+    index.upsert_source("parking.md", "team-a", _chunks("parking.md", "team-a", PARKING))
+    hit = index.search("dogs at work", k=1, scope="team-a")[0]
+    assert hit.title == "Pet policy" and hit.heading == "Dogs"
+    chunks = list(index.iter_chunks("team-a", batch=1))
+    assert len(chunks) == 3 and all(isinstance(c, StoredChunk) for c in chunks)
+    first = next(c for c in chunks if c.source == "pets.md")
+    assert first == StoredChunk(
+        dogs[0].id, dogs[0].text, "pets.md", "Dogs", "Pet policy", "team-a", 3.0
+    )
+    assert len(list(index.iter_chunks())) == 5
+    assert sorted(index.ids()) == sorted(c.id for c in index.iter_chunks())
+    assert len(index.ids("team-b")) == 2
+
+    assert index.delete_source("pets.md", "team-a") == 1
+    assert index.delete_source("pets.md", "team-a") == 0
+    assert index.sources("team-a") == ["parking.md"]
+    assert index.sources("team-b") == ["pets.md"]  # the same file in another space is kept

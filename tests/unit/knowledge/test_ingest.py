@@ -1,4 +1,5 @@
-"""ingest_paths end to end: real files, real Chroma on disk, real MiniLM embeddings."""
+"""ingest_paths end to end: real files, real Chroma on disk, real MiniLM embeddings; incremental
+runs, pruning, per-file errors."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from knowledge import ingest
 from knowledge.embeddings import Embedder, get_embedder
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import collect_files, ingest_paths
+from knowledge.loaders import Document
 from observe.errors import IngestError
 
 DOCS = Path(__file__).resolve().parents[2] / "data" / "docs" / "handbook"
@@ -74,38 +77,107 @@ def test_ingest_then_search_finds_the_right_document(handbook: Path, index: Know
     assert top.heading == "Expense Policy > Travel > Meals while travelling"
 
 
-def test_reingest_unchanged_adds_nothing_and_edits_replace_chunks(
-    handbook: Path, index: KnowledgeIndex
+def test_reingest_unchanged_skips_before_parsing_and_embedding(
+    handbook: Path, index: KnowledgeIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = ingest_paths(index, [handbook], progress=False)
     total = index.count()
+    ids = set(index.ids())
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unchanged document was parsed or embedded")
+
+    monkeypatch.setattr(ingest, "load_document", fail)
+    monkeypatch.setattr(index.embedder, "embed", fail)
     again = ingest_paths(index, [handbook], progress=False)
+    assert (again.files_ingested, again.files_unchanged) == (0, 4)
     assert (again.chunks_added, again.chunks_removed) == (0, 0)
     assert again.chunks_unchanged == first.chunks_added == total
+    assert set(index.ids()) == ids
 
+
+def test_an_edit_replaces_exactly_the_changed_chunks(handbook: Path, index: KnowledgeIndex) -> None:
+    ingest_paths(index, [handbook], progress=False)
+    total = index.count()
+    before = {c.id: c.text for c in index.iter_chunks() if c.source == "handbook/vpn.md"}
     vpn = handbook / "vpn.md"
     vpn.write_text(
         vpn.read_text().replace("rotated every 90 days", "rotated every 30 days"),
         encoding="utf-8",
     )
     edited = ingest_paths(index, [handbook], progress=False)
+    assert (edited.files_ingested, edited.files_unchanged) == (1, 3)
     assert edited.chunks_added == 1 and edited.chunks_removed == 1
+    after = {c.id: c.text for c in index.iter_chunks() if c.source == "handbook/vpn.md"}
+    gone, new = set(before) - set(after), set(after) - set(before)
+    assert len(gone) == 1 and "90 days" in before[gone.pop()]
+    assert len(new) == 1 and "30 days" in after[new.pop()]
     assert index.count() == total
     hit = index.search("how often are VPN profiles rotated", k=1)[0]
     assert "30 days" in hit.text and "90 days" not in hit.text
 
 
-def test_broken_document_is_skipped_and_the_rest_ingested(
-    handbook: Path, index: KnowledgeIndex
+def test_prune_removes_deleted_files_only_under_the_root_and_space(
+    handbook: Path, tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "wifi.md").write_text("# Wifi\n\nThe guest network password is on the fridge.\n")
+    ingest_paths(index, [handbook, other], scope="it", progress=False)
+    ingest_paths(index, [handbook], scope="hr", progress=False)
+    (handbook / "vpn.md").unlink()
+    (other / "wifi.md").unlink()
+
+    kept = ingest_paths(index, [handbook], scope="it", progress=False)
+    assert kept.files_pruned == 0 and "handbook/vpn.md" in index.sources("it")
+
+    pruned = ingest_paths(index, [handbook], scope="it", progress=False, prune=True)
+    assert pruned.files_pruned == 1 and pruned.pruned == ["handbook/vpn.md"]
+    assert pruned.chunks_removed > 0 and pruned.files_unchanged == 3
+    assert "handbook/vpn.md" not in index.sources("it")
+    assert "other/wifi.md" in index.sources("it")  # another root: untouched
+    assert "handbook/vpn.md" in index.sources("hr")  # another space: untouched
+
+
+def test_per_file_errors_are_reported_and_the_batch_goes_on(
+    handbook: Path, index: KnowledgeIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (handbook / "diagram.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    (handbook / "junk.txt").write_bytes(bytes(range(0x80, 0xA0)) * 20)
+    (handbook / "scan.pdf").write_bytes(b"%PDF-1.4\n1 0 obj garbage\n%%EOF")
+    (handbook / "empty.md").write_text("")
+    (handbook / "cafe.txt").write_bytes("Le café ouvre à midi.".encode("latin-1"))
+    (handbook / "mixed.md").write_bytes("# Menu\n\nCrème brûlée ".encode() + b"\xff today.")
+    (handbook / "crash.md").write_text("# Crash\n\nthis one trips the parser")
+    real_load = ingest.load_document
+
+    def flaky_load(path: Path, data: bytes | None = None) -> Document:
+        if path.name == "crash.md":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_load(path, data)
+
+    monkeypatch.setattr(ingest, "load_document", flaky_load)
     report = ingest_paths(index, [handbook], progress=False)
-    assert report.files_seen == 5 and report.files_ingested == 4
-    assert len(report.skipped) == 1
-    source, reason = report.skipped[0]
-    assert source == "handbook/diagram.md" and "binary file" in reason
-    assert "handbook/diagram.md" not in index.sources()
-    assert len(index.sources()) == 4
+    assert report.files_seen == 11 and report.files_ingested == 6
+    reasons = dict(report.skipped)
+    assert set(reasons) == {
+        "handbook/diagram.md",
+        "handbook/junk.txt",
+        "handbook/scan.pdf",
+        "handbook/empty.md",
+        "handbook/crash.md",
+    }
+    assert "binary file" in reasons["handbook/diagram.md"]
+    assert "not a text file" in reasons["handbook/junk.txt"]
+    assert "broken PDF" in reasons["handbook/scan.pdf"]
+    assert "no text" in reasons["handbook/empty.md"]
+    assert reasons["handbook/crash.md"].startswith("unexpected RecursionError")
+    assert dict(report.warnings) == {
+        "handbook/cafe.txt": "not UTF-8: read as cp1252",
+        "handbook/mixed.md": "invalid UTF-8: 1 byte sequence(s) replaced with U+FFFD",
+    }
+    assert len(index.sources()) == 6
+    assert "brûlée" in index.search("crème brûlée on the menu", k=1)[0].text
 
 
 def test_missing_path_fails_before_any_work(handbook: Path, index: KnowledgeIndex) -> None:
@@ -129,13 +201,17 @@ def test_progress_bar_reports_files(
     report = ingest_paths(index, [handbook], progress=True)
     assert report.files_ingested == 4
     assert "4/4" in capsys.readouterr().err
+    assert report.seconds > 0 and report.chunks_per_second > 0
+    data = report.to_dict()
+    assert data["chunks_added"] == report.chunks_added and data["skipped"] == []
 
 
 def test_real_python_faq(index: KnowledgeIndex) -> None:
     started = time.perf_counter()
     report = ingest_paths(index, [FAQ], progress=False)
     elapsed = time.perf_counter() - started
-    assert report.files_seen == 9 and report.files_ingested == 9 and not report.skipped
+    assert report.files_seen == 9 and report.files_ingested == 8
+    assert report.skipped == [("faq/index.rst.txt", "no text to index (empty document)")]
     assert all(source.startswith("faq/") for source in index.sources())
     assert "faq/programming.rst.txt" in index.sources()
     hits = index.search("How do I iterate over a dict in sorted order?", k=5)

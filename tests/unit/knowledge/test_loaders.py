@@ -1,4 +1,5 @@
-"""Loaders: headings and text for md / rst / html / txt, and clear errors for non-text files."""
+"""Loaders: headings, titles and text for md / rst / html / txt / pdf, repaired encodings, and
+clear errors for binary files and broken PDFs."""
 
 from __future__ import annotations
 
@@ -6,13 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.loaders import (
-    SUPPORTED_SUFFIXES,
-    doc_kind,
-    load_document,
-    parse_markdown,
-    parse_rst,
-)
+from knowledge.loaders import SUPPORTED_SUFFIXES, decode_text, doc_kind, load_document
+from knowledge.markup import parse_markdown, parse_rst
 from observe.errors import IngestError
 
 DOCS = Path(__file__).resolve().parents[2] / "data" / "docs" / "handbook"
@@ -24,12 +20,15 @@ def test_doc_kind_by_name() -> None:
     assert doc_kind(Path("a/NOTES.TXT")) == "text"
     assert doc_kind(Path("x.md")) == "markdown"
     assert doc_kind(Path("x.htm")) == "html"
-    assert doc_kind(Path("x.pdf")) is None
-    assert ".rst.txt" in SUPPORTED_SUFFIXES and ".md" in SUPPORTED_SUFFIXES
+    assert doc_kind(Path("x.PDF")) == "pdf"
+    assert doc_kind(Path("x.docx")) is None
+    assert ".rst.txt" in SUPPORTED_SUFFIXES and ".pdf" in SUPPORTED_SUFFIXES
 
 
 def test_markdown_headings_and_fences() -> None:
-    sections = load_document(DOCS / "vpn.md")
+    document = load_document(DOCS / "vpn.md")
+    assert document.title == "Remote Access" and document.kind == "markdown"
+    sections = document.sections
     paths = [s.heading_path for s in sections]
     assert paths == [
         ("Remote Access",),
@@ -55,7 +54,7 @@ def test_markdown_setext_preamble_and_level_jumps() -> None:
 
 
 def test_rst_levels_follow_first_appearance_of_style() -> None:
-    sections = load_document(DOCS / "expenses.rst")
+    sections = load_document(DOCS / "expenses.rst").sections
     assert [s.heading_path for s in sections] == [
         ("Expense Policy",),
         ("Expense Policy", "Travel"),
@@ -82,7 +81,9 @@ def test_rst_overline_differs_from_underline_and_roles_simplified() -> None:
 
 
 def test_rst_real_python_faq() -> None:
-    sections = load_document(PYDOCS / "faq" / "programming.rst.txt")
+    document = load_document(PYDOCS / "faq" / "programming.rst.txt")
+    assert document.title == "Programming FAQ"
+    sections = document.sections
     paths = {s.heading_path for s in sections}
     assert (
         "Programming FAQ",
@@ -95,7 +96,8 @@ def test_rst_real_python_faq() -> None:
 
 
 def test_html_headings_and_stripped_tags() -> None:
-    sections = load_document(DOCS / "laptop.html")
+    document = load_document(DOCS / "laptop.html")
+    sections = document.sections
     assert [s.heading_path for s in sections] == [
         ("New Laptop Setup",),
         ("New Laptop Setup", "First boot"),
@@ -109,7 +111,9 @@ def test_html_headings_and_stripped_tags() -> None:
 
 
 def test_txt_is_one_section_titled_by_stem() -> None:
-    sections = load_document(DOCS / "holidays.txt")
+    document = load_document(DOCS / "holidays.txt")
+    assert document.title == "holidays"
+    sections = document.sections
     assert len(sections) == 1
     assert sections[0].heading_path == ("holidays",)
     assert "28 days" in sections[0].text
@@ -132,17 +136,63 @@ def test_undecodable_non_printable_raises(tmp_path: Path) -> None:
 def test_latin1_text_and_utf8_bom_are_read(tmp_path: Path) -> None:
     latin = tmp_path / "cafe.txt"
     latin.write_bytes("Le café est ouvert à midi.".encode("latin-1"))
-    assert load_document(latin)[0].text == "Le café est ouvert à midi."
+    document = load_document(latin)
+    assert document.sections[0].text == "Le café est ouvert à midi."
+    assert document.warnings == ["not UTF-8: read as cp1252"]
     bom = tmp_path / "bom.md"
     bom.write_bytes("\ufeff# Title\n\nbody\n".encode())
-    assert load_document(bom)[0].heading_path == ("Title",)
+    assert load_document(bom).sections[0].heading_path == ("Title",)
+    assert load_document(bom).warnings == []
+
+
+def test_invalid_utf8_keeps_the_valid_text_and_says_so(tmp_path: Path) -> None:
+    broken = tmp_path / "notes.md"
+    broken.write_bytes("# Café\n\nNaïve résumé \u2014 ".encode() + b"\xff\xfe bad" + b" end\n")
+    document = load_document(broken)
+    assert document.title == "Café"
+    assert document.sections[0].text == "Naïve résumé \u2014 \ufffd\ufffd bad end"
+    assert document.warnings == ["invalid UTF-8: 2 byte sequence(s) replaced with U+FFFD"]
+    text, warning = decode_text(b"plain ascii")
+    assert (text, warning) == ("plain ascii", None)
 
 
 def test_unsupported_and_empty(tmp_path: Path) -> None:
-    other = tmp_path / "x.pdf"
-    other.write_text("%PDF")
+    other = tmp_path / "x.docx"
+    other.write_text("PK")
     with pytest.raises(IngestError, match="unsupported file type"):
         load_document(other)
     empty = tmp_path / "empty.md"
     empty.write_text("\n\n")
-    assert load_document(empty) == []
+    assert load_document(empty).sections == []
+    assert load_document(empty).title == "empty"
+    zero = tmp_path / "zero.txt"
+    zero.write_bytes(b"")
+    assert load_document(zero).sections == []
+
+
+def test_titles_and_rst_roles_in_headings() -> None:
+    text = ":mod:`os` --- Operating system\n==============================\n\nbody\n"
+    assert parse_rst(text)[0].heading_path == ("os --- Operating system",)
+    two_roots = "# One\n\na\n\n# Two\n\nb\n"
+    assert [s.heading_path for s in parse_markdown(two_roots, title="f")] == [("One",), ("Two",)]
+
+
+def test_markdown_with_two_top_headings_is_titled_by_file_name(tmp_path: Path) -> None:
+    doc = tmp_path / "release-notes.md"
+    doc.write_text("# 1.0\n\nfirst\n\n# 2.0\n\nsecond\n")
+    assert load_document(doc).title == "release-notes"
+
+
+def test_html_title_and_tables(tmp_path: Path) -> None:
+    page = tmp_path / "limits.html"
+    page.write_text(
+        "<html><head><title>Quota &amp; limits</title></head><body><h1>Limits</h1>"
+        "<p>Per team:</p><table><tr><th>resource</th><th>limit</th></tr>"
+        "<tr><td>CPU</td><td>8 cores</td></tr><tr><td>disk | ssd</td><td>1 TB</td></tr></table>"
+        "</body></html>"
+    )
+    document = load_document(page)
+    assert document.title == "Quota & limits"
+    assert document.sections[0].text == (
+        "Per team:\n\n| resource | limit |\n|---|---|\n| CPU | 8 cores |\n| disk \\| ssd | 1 TB |"
+    )

@@ -1,0 +1,103 @@
+"""Retrieval over real Chroma + MiniLM and the real BM25 index: every mode, the space filter
+inside the store, persistence of the lexical index, and the benchmark's relevance rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge.embeddings import get_embedder
+from knowledge.evaluation import Query, first_relevant_rank, is_relevant, load_queries, summarize
+from knowledge.index import KnowledgeIndex
+from knowledge.ingest import ingest_paths
+from knowledge.lexical import LexicalIndex, open_lexical
+from knowledge.retrieval import MODES, RetrievalConfig, Retriever
+from observe.errors import ConfigError
+
+PUBLIC = {
+    "vpn.md": "# VPN\n\n## Reset\n\nTo reset the VPN certificate open vpn.example.com and click "
+    "Reset certificate. The new certificate is valid for 90 days.\n",
+    "deploys.md": "# Deploys\n\n## Rollback\n\nRoll back a bad release with `deploy rollback "
+    "--to previous`. It takes about two minutes.\n",
+}
+SECRET = {
+    "salaries.md": "# Salaries\n\n## Bands\n\nThe VPN certificate reset budget and salary bands "
+    "for 2026 are confidential: engineering band E5 earns 140k.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def retrievers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Retriever]:
+    root = tmp_path_factory.mktemp("kb")
+    for space, files in (("public", PUBLIC), ("hr", SECRET)):
+        folder = root / space
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).write_text(text)
+    index = KnowledgeIndex(get_embedder(), path=root / "chroma", collection="retrieval-test")
+    ingest_paths(index, [root / "public"], scope="public", progress=False)
+    ingest_paths(index, [root / "hr"], scope="hr", progress=False)
+    lexical = LexicalIndex.build(index.iter_chunks())
+    return {mode: Retriever(index, lexical, RetrievalConfig(mode=mode)) for mode in MODES}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_mode_finds_the_section_that_answers(
+    retrievers: dict[str, Retriever], mode: str
+) -> None:
+    hits = retrievers[mode].search("how do I roll back a bad release", k=3)
+    assert hits and hits[0].source == "public/deploys.md"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_space_the_asker_lacks_is_never_returned(
+    retrievers: dict[str, Retriever], mode: str
+) -> None:
+    question = "salary bands engineering E5 confidential VPN certificate"
+    everything = retrievers[mode].search(question, k=10)
+    assert any(h.source.startswith("hr/") for h in everything), "the test needs a tempting hit"
+    allowed = retrievers[mode].search(question, k=10, spaces=["public"])
+    assert allowed and all(h.source.startswith("public/") for h in allowed)
+    assert retrievers[mode].search(question, k=10, spaces=["nobody"]) == []
+
+
+def test_the_lexical_index_survives_a_restart_and_rebuilds_when_the_store_changes(
+    retrievers: dict[str, Retriever], tmp_path: Path
+) -> None:
+    index = retrievers["bm25"].index
+    path = tmp_path / "lexical"
+    first = open_lexical(path, index.iter_chunks, index.ids())
+    assert (path / "chunks.jsonl").exists()
+    again = open_lexical(path, lambda: pytest.fail("must not rebuild"), index.ids())  # type: ignore[arg-type,return-value]
+    assert again.fingerprint == first.fingerprint and len(again) == len(first)
+    changed = open_lexical(path, lambda: list(index.iter_chunks())[:1], ["another-id"])
+    assert len(changed) == 1, "a different set of ids in the store forces a rebuild"
+
+
+def test_relevance_rule_and_metrics() -> None:
+    query = Query(
+        "q1", "How do I reset the VPN?", "Open vpn.example.com and click Reset", "a/vpn.md"
+    )
+    assert is_relevant("open vpn.example.com then click reset certificate", "kb/a/vpn.md", query)
+    assert not is_relevant("open vpn.example.com then click reset", "kb/a/other.md", query)
+    assert not is_relevant("click the button", "kb/a/vpn.md", query)
+    ranks = [
+        first_relevant_rank(
+            [("nothing", "kb/a/vpn.md"), ("open vpn.example.com click reset", "kb/a/vpn.md")], query
+        ),
+        None,
+    ]
+    assert ranks == [2, None]
+    assert summarize(ranks) == {"R@1": 0.0, "R@5": 0.5, "R@10": 0.5, "MRR": 0.25}
+
+
+def test_query_files_with_bad_rows_are_one_clear_error(tmp_path: Path) -> None:
+    good = tmp_path / "q.jsonl"
+    good.write_text(json.dumps({"id": 1, "question": "why?"}) + "\n\n")
+    assert load_queries(good) == [Query("1", "why?")]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "question": "ok"}\n{"question": "no id"}\n')
+    with pytest.raises(ConfigError, match="bad.jsonl:2"):
+        load_queries(bad)
