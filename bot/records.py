@@ -55,10 +55,13 @@ class SlackRecords:
         return _text(await self.redis.get(f"{self.prefix}:last:{team}:{user}"))
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
+def as_text(value: Any) -> str:
+    """A Redis reply (bytes or str) as text."""
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else as_text(value)
 
 
 def _json(value: Any) -> dict[str, Any] | None:

@@ -201,21 +201,14 @@ class SlackResponder:
         """An answer only the asker sees: replace the command's "working on it" message through
         its response_url, or (channels set to ephemeral answers) ``chat.postEphemeral``."""
         if request.response_url is not None:
-            if not trusted_response_url(request.response_url, self.settings):
-                log.warning("untrusted response_url; answer not sent")
-                return
-            webhook = AsyncWebhookClient(request.response_url)
-            await webhook.send(
-                text=text, blocks=blocks, response_type="ephemeral", replace_original=True
-            )
+            await send_private_response(request.response_url, self.settings, text, blocks)
             return
-        in_thread = not request.thread_ts.startswith("ephemeral-")
         await client.chat_postEphemeral(
             channel=request.channel,
             user=request.user,
             text=text,
             blocks=blocks or None,
-            thread_ts=request.thread_ts if in_thread else None,
+            thread_ts=request.thread_ts if request.in_thread else None,
         )
 
     async def _apologise(
@@ -237,6 +230,18 @@ class SlackResponder:
                 )
         except Exception:
             log.exception("could not even post the apology")
+
+
+async def send_private_response(
+    url: str, settings: SlackSettings, text: str, blocks: list[Any] | None = None
+) -> None:
+    """Replace the asker's "working on it" message through a trusted ``response_url``."""
+    if not trusted_response_url(url, settings):
+        log.warning("untrusted response_url; nothing sent")
+        return
+    await AsyncWebhookClient(url).send(
+        text=text, blocks=blocks, response_type="ephemeral", replace_original=True
+    )
 
 
 def trusted_response_url(url: str, settings: SlackSettings) -> bool:

@@ -18,11 +18,10 @@ from redis.exceptions import RedisError
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import SlackSettings
 from bot.records import SlackRecords
-from bot.responder import trusted_response_url
+from bot.responder import send_private_response
 from bot.turns import TurnRequest, TurnScheduler
 from bot.views.text import BUSY, rate_limited
 from graph.assistant import Assistant
@@ -145,12 +144,7 @@ class SlackServices:
         """A short notice only the requester sees (in their DM with the bot, a normal reply)."""
         try:
             if request.response_url is not None:
-                if not trusted_response_url(request.response_url, self.settings):
-                    log.warning("untrusted response_url; notice not sent")
-                    return
-                await AsyncWebhookClient(request.response_url).send(
-                    text=text, response_type="ephemeral", replace_original=True
-                )
+                await send_private_response(request.response_url, self.settings, text)
             elif request.channel.startswith("D"):
                 await client.chat_postMessage(
                     channel=request.channel, thread_ts=request.thread_ts, text=text

@@ -185,15 +185,7 @@ class AnswerStream:
         text) with ``text``, or post ``text`` if nothing was."""
         self._queue.put_nowait(None)
         await _quietly(self._pump)
-        if self._stream is not None and self.ts is not None:
-            await _quietly(self._stream.stop())
-            await self.client.chat_update(
-                channel=self.channel, ts=self.ts, text=text, blocks=message_blocks(text, [])
-            )
-        else:
-            await self.client.chat_postMessage(
-                channel=self.channel, thread_ts=self.thread_ts, text=text
-            )
+        await self._fallback(text, [])
 
 
 def message_blocks(text: str, closing: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

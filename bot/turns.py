@@ -36,6 +36,8 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import LockError, RedisError
 
+from bot.records import as_text
+
 log = structlog.get_logger(__name__)
 
 DEDUPE_TTL_S = 3600
@@ -44,6 +46,7 @@ PENDING_TTL_S = 30
 QUEUE_TTL_S = 24 * 3600
 Delivery = Literal["thread", "ephemeral"]
 Claim = Literal["new", "pending", "done"]
+_PRIVATE_THREAD = "ephemeral-"
 
 
 @dataclass(kw_only=True)
@@ -65,6 +68,34 @@ class TurnRequest:
     event_id: str | None = None
     received_at: float = field(default_factory=time.time)
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @classmethod
+    def private(
+        cls,
+        *,
+        team_id: str,
+        channel: str,
+        user: str,
+        text: str,
+        response_url: str | None,
+        source: str,
+    ) -> TurnRequest:
+        """A turn answered only to ``user`` (slash command, shortcut): one queue per user."""
+        return cls(
+            team_id=team_id,
+            channel=channel,
+            user=user,
+            text=text,
+            thread_ts=f"{_PRIVATE_THREAD}{user}",
+            delivery="ephemeral",
+            response_url=response_url,
+            source=source,
+        )
+
+    @property
+    def in_thread(self) -> bool:
+        """Whether ``thread_ts`` is a real Slack thread (private turns have none)."""
+        return not self.thread_ts.startswith(_PRIVATE_THREAD)
 
     @property
     def thread_key(self) -> str:
@@ -136,7 +167,7 @@ class TurnScheduler:
                 if await self.redis.set(key, "pending", nx=True, ex=PENDING_TTL_S)
                 else "pending"
             )
-        return "pending" if _text(value) == "pending" else "done"
+        return "pending" if as_text(value) == "pending" else "done"
 
     async def confirm_event(self, event_id: str) -> None:
         """Mark a claimed event as queued (or deliberately answered): copies are duplicates."""
@@ -208,7 +239,7 @@ class TurnScheduler:
         found: set[str] = set()
         for kind in ("turnq", "turnrun"):
             async for key in self.redis.scan_iter(match=f"{self.prefix}:{kind}:*", count=500):
-                found.add(_text(key).split(":", 2)[2])
+                found.add(as_text(key).split(":", 2)[2])
         started = 0
         for thread_key in sorted(found):
             if await self.redis.exists(f"{self.prefix}:turnlock:{thread_key}"):
@@ -278,10 +309,6 @@ def _age_s(raw: Any) -> float:
         return time.time() - TurnRequest.from_json(raw).received_at
     except (ValueError, TypeError):
         return float("inf")
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def _release(lock: Any) -> None:

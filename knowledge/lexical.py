@@ -14,53 +14,24 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import bm25s
 import numpy as np
 import Stemmer
+
+from knowledge.index import StoredChunk
 
 _STEMMER = Stemmer.Stemmer("english")
 _META_FILE = "chunks.jsonl"
 _FINGERPRINT_FILE = "fingerprint.txt"
 
 
-class ChunkLike(Protocol):
-    """What ``build`` reads from a stored chunk (``knowledge.index.StoredChunk`` fits)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def heading(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def scope(self) -> str: ...
-    @property
-    def updated_at(self) -> float | None: ...
-
-
-@dataclass(frozen=True)
-class LexicalDoc:
-    """What the lexical index keeps per chunk (enough to return a hit without Chroma)."""
-
-    id: str
-    text: str
-    source: str
-    heading: str
-    title: str
-    scope: str
-    updated_at: float | None = None
-
-    @property
-    def indexed_text(self) -> str:
-        return "\n".join(part for part in (self.title, self.heading, self.text) if part)
+def indexed_text(chunk: StoredChunk) -> str:
+    """What BM25 sees of a chunk: title, heading path and body."""
+    return "\n".join(part for part in (chunk.title, chunk.heading, chunk.text) if part)
 
 
 def tokenize(texts: Sequence[str]) -> Any:
@@ -87,7 +58,7 @@ def fingerprint(ids: Iterable[str]) -> str:
 class LexicalIndex:
     """BM25 over a fixed list of chunks; rebuild it (``build``) when the chunks change."""
 
-    def __init__(self, docs: list[LexicalDoc], model: bm25s.BM25 | None) -> None:
+    def __init__(self, docs: list[StoredChunk], model: bm25s.BM25 | None) -> None:
         self.docs = docs
         self._model = model
         self._scopes = np.array([d.scope for d in docs], dtype=object)
@@ -95,15 +66,12 @@ class LexicalIndex:
         self.fingerprint = fingerprint(d.id for d in docs)
 
     @classmethod
-    def build(cls, chunks: Iterable[ChunkLike]) -> LexicalIndex:
-        docs = [
-            LexicalDoc(c.id, c.text, c.source, c.heading, c.title, c.scope, c.updated_at)
-            for c in chunks
-        ]
+    def build(cls, chunks: Iterable[StoredChunk]) -> LexicalIndex:
+        docs = list(chunks)
         if not docs:
             return cls([], None)
         model = bm25s.BM25()
-        model.index(tokenize([d.indexed_text for d in docs]), show_progress=False)
+        model.index(tokenize([indexed_text(d) for d in docs]), show_progress=False)
         return cls(docs, model)
 
     def __len__(self) -> int:
@@ -111,7 +79,7 @@ class LexicalIndex:
 
     def search(
         self, query: str, k: int = 10, scopes: Sequence[str] | None = None
-    ) -> list[tuple[LexicalDoc, float]]:
+    ) -> list[tuple[StoredChunk, float]]:
         """The ``k`` best chunks for ``query`` (only from ``scopes`` when given), best first;
         chunks that share no term with the query are not returned."""
         if self._model is None or not query.strip():
@@ -152,7 +120,7 @@ class LexicalIndex:
         """The index saved at ``path``, or ``None`` when there is none or it is unreadable."""
         try:
             docs = [
-                LexicalDoc(**json.loads(line))
+                StoredChunk(**json.loads(line))
                 for line in (path / _META_FILE).read_text(encoding="utf-8").splitlines()
                 if line
             ]
@@ -163,7 +131,7 @@ class LexicalIndex:
 
 
 def open_lexical(
-    path: Path, chunks: Callable[[], Iterable[ChunkLike]], ids: Sequence[str]
+    path: Path, chunks: Callable[[], Iterable[StoredChunk]], ids: Sequence[str]
 ) -> LexicalIndex:
     """The saved index at ``path`` if it matches ``ids`` (the store's chunk ids), else one
     rebuilt from ``chunks()`` and saved."""

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from knowledge.index import Hit, KnowledgeIndex
-from knowledge.lexical import LexicalDoc, LexicalIndex
+from knowledge.index import Hit, KnowledgeIndex, StoredChunk
+from knowledge.lexical import LexicalIndex
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
@@ -35,7 +35,7 @@ class RetrievalConfig:
     dense_weight: float = 0.7
 
 
-def _hit(doc: LexicalDoc, score: float) -> Hit:
+def _hit(doc: StoredChunk, score: float) -> Hit:
     return Hit(
         id=doc.id,
         text=doc.text,
@@ -43,6 +43,7 @@ def _hit(doc: LexicalDoc, score: float) -> Hit:
         heading=doc.heading,
         score=score,
         updated_at=doc.updated_at,
+        title=doc.title,
     )
 
 

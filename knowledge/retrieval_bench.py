@@ -19,13 +19,9 @@ from knowledge.index import KnowledgeIndex
 from knowledge.ingest import ingest_paths
 from knowledge.lexical import LexicalIndex
 from knowledge.retrieval import MODES, RetrievalConfig, Retriever
+from observe.stats import percentile
 
 BENCH_SPACE = "bench"
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def score_mode(
@@ -43,7 +39,7 @@ def score_mode(
     return {
         **summarize(ranks),
         "p50_ms": round(statistics.median(latencies), 1),
-        "p95_ms": round(_percentile(latencies, 0.95), 1),
+        "p95_ms": round(percentile(latencies, 95) or 0.0, 1),
     }
 
 

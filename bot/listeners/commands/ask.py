@@ -22,13 +22,11 @@ async def handle_ask_command(
         return
     await ack(text=WORKING_ON_IT, response_type="ephemeral")
     user = str(command["user_id"])
-    request = TurnRequest(
+    request = TurnRequest.private(
         team_id=str(context.team_id or command.get("team_id", "")),
         channel=str(command["channel_id"]),
         user=user,
         text=question,
-        thread_ts=f"ephemeral-{user}",
-        delivery="ephemeral",
         response_url=command.get("response_url"),
         source="command",
     )

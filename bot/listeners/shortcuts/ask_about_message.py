@@ -29,13 +29,11 @@ async def handle_ask_about_message(
         )
         return
     user = str((shortcut.get("user") or {}).get("id", ""))
-    request = TurnRequest(
+    request = TurnRequest.private(
         team_id=str(context.team_id or (shortcut.get("team") or {}).get("id", "")),
         channel=str((shortcut.get("channel") or {}).get("id", "")),
         user=user,
         text=text,
-        thread_ts=f"ephemeral-{user}",
-        delivery="ephemeral",
         response_url=shortcut.get("response_url"),
         source="shortcut",
     )

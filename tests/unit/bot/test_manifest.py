@@ -67,6 +67,12 @@ def test_bot_scopes(manifest: dict[str, Any]) -> None:
     assert BOT_SCOPES <= set(scopes), f"missing: {sorted(BOT_SCOPES - set(scopes))}"
 
 
+def test_the_oauth_flow_asks_for_exactly_the_manifest_scopes(manifest: dict[str, Any]) -> None:
+    from bot.app import BOT_SCOPES as REQUESTED
+
+    assert set(REQUESTED) == set(manifest["oauth_config"]["scopes"]["bot"])
+
+
 def test_bot_events(manifest: dict[str, Any]) -> None:
     events = manifest["settings"]["event_subscriptions"]["bot_events"]
     assert len(events) == len(set(events)), "duplicate event"
