@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from graph.intents import IntentClassifier, load_examples
 from graph.settings import Intent, Settings
 from knowledge.embeddings import get_embedder
+from knowledge.headings import HeadingVectors
 from knowledge.index import KnowledgeIndex
 from knowledge.lexical import open_lexical
 from knowledge.retrieval import Retriever
@@ -24,12 +25,15 @@ def open_index(settings: Settings) -> KnowledgeIndex:
 
 def open_retriever(settings: Settings, index: KnowledgeIndex | None = None) -> Retriever:
     """The shipped retriever over the settings' index; its BM25 index lives in
-    ``<data dir>/lexical/<collection>`` and is rebuilt when it no longer matches the store."""
+    ``<data dir>/lexical/<collection>`` and is rebuilt when it no longer matches the store, its
+    heading vectors in ``<collection>-headings.npz`` beside it (embedded here when missing)."""
     index = index or open_index(settings)
-    lexical = open_lexical(
-        settings.data_dir / "lexical" / settings.collection, index.iter_chunks, index.ids()
-    )
-    return Retriever(index, lexical)
+    folder = settings.data_dir / "lexical"
+    lexical = open_lexical(folder / settings.collection, index.iter_chunks, index.ids())
+    headings = HeadingVectors(index.embedder, folder / f"{settings.collection}-headings.npz")
+    retriever = Retriever(index, lexical, headings=headings)
+    retriever.heading_matrix()
+    return retriever
 
 
 def build_classifier(

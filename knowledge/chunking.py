@@ -95,18 +95,24 @@ class Chunk:
     @property
     def context(self) -> str:
         """The contextual header: title, then the heading path (title not repeated)."""
-        if not self.title:
-            return self.heading
-        if not self.heading or self.heading == self.title:
-            return self.title
-        if self.heading.startswith(self.title + HEADING_SEPARATOR):
-            return self.heading
-        return f"{self.title}{HEADING_SEPARATOR}{self.heading}"
+        return context_header(self.title, self.heading)
 
     @property
     def embed_text(self) -> str:
         """The text to embed: contextual header, blank line, body."""
         return f"{self.context}\n\n{self.text}" if self.context else self.text
+
+
+def context_header(title: str, heading: str) -> str:
+    """A chunk's contextual header: ``title``, then the ``heading`` path, the title not repeated
+    when the path starts with it."""
+    if not title:
+        return heading
+    if not heading or heading == title:
+        return title
+    if heading.startswith(title + HEADING_SEPARATOR):
+        return heading
+    return f"{title}{HEADING_SEPARATOR}{heading}"
 
 
 def chunk_id(scope: str, source: str, heading: str, text: str, title: str = "") -> str:

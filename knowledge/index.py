@@ -92,11 +92,13 @@ class StoredChunk:
     title: str
     scope: str
     updated_at: float | None = None
+    position: int = 0
+    """Order within its source (consecutive chunks under one heading form a section)."""
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result; ``score`` is cosine similarity (higher is closer, at most 1)."""
+    """One search result; ``score`` ranks results (for a dense search the cosine similarity)."""
 
     id: str
     text: str
@@ -107,6 +109,14 @@ class Hit:
     """When the source document was last modified (Unix time), if known."""
     title: str = ""
     """The title of the document the chunk comes from."""
+    scope: str = ""
+    """The knowledge space the chunk belongs to."""
+    similarity: float | None = None
+    """Cosine similarity of the question and the best chunk (an upper bound for a chunk only
+    the lexical index found); ``None`` when nothing dense was searched."""
+    chunk_text: str = ""
+    """The matching chunk when ``text`` is the passage around it (see ``knowledge.passages``);
+    empty when ``text`` is the chunk itself."""
 
 
 @dataclass
@@ -272,6 +282,7 @@ class KnowledgeIndex:
                 title=_as_str(meta.get("title")),
                 scope=_as_str(meta.get("scope")),
                 updated_at=_as_float(meta.get("updated_at")),
+                position=int(meta.get("position") or 0),
             )
 
     def ids(self, scope: str | None = None) -> list[str]:
@@ -294,18 +305,25 @@ class KnowledgeIndex:
                 return
             offset += page
 
-    def search(self, query: str, k: int = 5, scope: str | Sequence[str] | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        scope: str | Sequence[str] | None = None,
+        vector: Sequence[float] | None = None,
+    ) -> list[Hit]:
         """The ``k`` chunks closest to ``query`` (optionally only from ``scope``, one space or
-        several), best first."""
+        several), best first; ``vector`` is the query's embedding when the caller has it."""
         text = query.strip()
         if not text:
             raise RetrievalError("cannot search with an empty query", hint="ask a question")
         if k < 1:
             raise RetrievalError(f"k must be at least 1, got {k}")
-        vector = self.embedder.embed_one(text)
+        if vector is None:
+            vector = self.embedder.embed_one(text)
         try:
             result = self._collection.query(
-                query_embeddings=[vector],  # type: ignore[arg-type]
+                query_embeddings=[vector],
                 n_results=k,
                 where=_scope_filter(scope),
                 include=["documents", "metadatas", "distances"],
@@ -329,8 +347,10 @@ class KnowledgeIndex:
                     source=str(meta.get("source", "")),
                     heading=str(meta.get("heading", "")),
                     score=1.0 - float(dist),
+                    similarity=1.0 - float(dist),
                     updated_at=_as_float(meta.get("updated_at")),
                     title=_as_str(meta.get("title")),
+                    scope=_as_str(meta.get("scope")),
                 )
             )
         return hits

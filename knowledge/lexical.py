@@ -49,9 +49,13 @@ def query_terms(query: str) -> list[str]:
     return list(result[0]) if result else []
 
 
+_FORMAT = "2"
+"""Bumped when what is saved per chunk changes, so older saves are rebuilt."""
+
+
 def fingerprint(ids: Iterable[str]) -> str:
-    """A short digest of a set of chunk ids."""
-    digest = hashlib.sha256("\n".join(sorted(ids)).encode("utf-8"))
+    """A short digest of a set of chunk ids (and of the save format)."""
+    digest = hashlib.sha256("\n".join([_FORMAT, *sorted(ids)]).encode("utf-8"))
     return digest.hexdigest()[:32]
 
 
@@ -64,6 +68,8 @@ class LexicalIndex:
         self._scopes = np.array([d.scope for d in docs], dtype=object)
         self._vocabulary: set[str] = set(model.vocab_dict) if model is not None else set()
         self.fingerprint = fingerprint(d.id for d in docs)
+        self.scopes: frozenset[str] = frozenset(self._scopes.tolist())
+        """The knowledge spaces of the indexed chunks."""
 
     @classmethod
     def build(cls, chunks: Iterable[StoredChunk]) -> LexicalIndex:

@@ -27,6 +27,17 @@ from observe.errors import ModelCallError, ModelStreamBroken
 
 SOURCE_CHARS = 700
 """Per-source text budget in the prompt (the local model has a small context)."""
+
+
+def excerpt(doc: dict[str, Any], limit: int = SOURCE_CHARS) -> str:
+    """What the prompt shows of a retrieved passage: all of it when it fits ``limit``, else
+    the chunk that matched (the start of it)."""
+    text = str(doc["text"])
+    if len(text) <= limit:
+        return text
+    return str(doc.get("chunk_text") or text)[:limit]
+
+
 FENCE = "```"
 
 
@@ -54,7 +65,7 @@ def retryable(exc: Exception) -> bool:
 def answer_messages(state: State) -> list[BaseMessage]:
     """The prompt for a question over numbered sources."""
     sources = "\n\n".join(
-        SOURCE_ITEM.format(n=i, heading=doc["heading"], text=doc["text"][:SOURCE_CHARS])
+        SOURCE_ITEM.format(n=i, heading=doc["heading"], text=excerpt(doc))
         for i, doc in enumerate(state.docs, start=1)
     )
     return [

@@ -11,7 +11,8 @@ from graph.state import State, turn_spaces
 
 
 async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
-    """Search the knowledge scope; keep only hits above the relevance floor."""
+    """Search the knowledge spaces; keep only passages whose best chunk reaches the relevance
+    floor (cosine similarity; a purely lexical search has none and keeps everything)."""
     ctx = runtime.context
     settings = ctx.settings
     spaces = turn_spaces(state, settings.knowledge_scope)
@@ -23,7 +24,7 @@ async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
     attributes["app.retrieval.mode"] = ctx.retriever.config.mode
     with ctx.tracer.span(f"retrieval {settings.collection}", "CLIENT", attributes) as span:
         hits = await ctx.retriever.asearch(state.clean_question, k=settings.top_k, spaces=spaces)
-        kept = [h for h in hits if h.score >= settings.min_relevance]
+        kept = [h for h in hits if h.similarity is None or h.similarity >= settings.min_relevance]
         span.set(
             "gen_ai.retrieval.documents",
             [{"id": h.id, "score": round(h.score, 4)} for h in hits],
@@ -35,6 +36,7 @@ async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
             "source": h.source,
             "heading": h.heading,
             "text": h.text,
+            "chunk_text": h.chunk_text or h.text,
             "score": h.score,
             "updated_at": h.updated_at,
         }

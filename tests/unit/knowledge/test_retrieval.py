@@ -13,7 +13,7 @@ from knowledge.evaluation import Query, first_relevant_rank, is_relevant, load_q
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import ingest_paths
 from knowledge.lexical import LexicalIndex, open_lexical
-from knowledge.retrieval import MODES, RetrievalConfig, Retriever
+from knowledge.retrieval import CONFIGURATIONS, Retriever
 from observe.errors import ConfigError
 
 PUBLIC = {
@@ -40,10 +40,10 @@ def retrievers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Retriever]
     ingest_paths(index, [root / "public"], scope="public", progress=False)
     ingest_paths(index, [root / "hr"], scope="hr", progress=False)
     lexical = LexicalIndex.build(index.iter_chunks())
-    return {mode: Retriever(index, lexical, RetrievalConfig(mode=mode)) for mode in MODES}
+    return {name: Retriever(index, lexical, config) for name, config in CONFIGURATIONS.items()}
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", CONFIGURATIONS)
 def test_each_mode_finds_the_section_that_answers(
     retrievers: dict[str, Retriever], mode: str
 ) -> None:
@@ -51,7 +51,7 @@ def test_each_mode_finds_the_section_that_answers(
     assert hits and hits[0].source == "public/deploys.md"
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", CONFIGURATIONS)
 def test_a_space_the_asker_lacks_is_never_returned(
     retrievers: dict[str, Retriever], mode: str
 ) -> None:
