@@ -170,6 +170,15 @@ def ingest(
             "--prune", help="Also remove documents of the space under PATHS that were deleted."
         ),
     ] = False,
+    base_url: Annotated[
+        str,
+        typer.Option(
+            "--base-url",
+            metavar="URL",
+            help="Link citations to URL + the file's path under its folder (for docs mirrored "
+            "from a site); a page's own canonical URL or front-matter url: wins.",
+        ),
+    ] = "",
     as_json: JsonOption = False,
 ) -> None:
     """Add documents to a knowledge space; unchanged files are skipped, changed ones replaced."""
@@ -182,7 +191,9 @@ def ingest(
         err.print("[yellow]warning:[/] --scope is deprecated; use --space", highlight=False)
     chosen = space if space is not None else scope
     report = run_command(
-        lambda: ingest_command(paths, scope=chosen, progress=not as_json, prune=prune)
+        lambda: ingest_command(
+            paths, scope=chosen, progress=not as_json, prune=prune, base_url=base_url
+        )
     )
     if as_json:
         print_json(report)

@@ -17,7 +17,14 @@ def search_command(query: str, *, k: int) -> list[dict[str, Any]]:
     settings = load_settings()
     hits = open_retriever(settings).search(query, k=k, spaces=[settings.knowledge_scope])
     return [
-        {"id": h.id, "source": h.source, "heading": h.heading, "score": h.score, "text": h.text}
+        {
+            "id": h.id,
+            "source": h.source,
+            "heading": h.heading,
+            "score": h.score,
+            "text": h.text,
+            "url": h.url,
+        }
         for h in hits
     ]
 
@@ -40,6 +47,7 @@ def search_queries_command(path: Path, *, k: int) -> None:
                     "heading": h.heading,
                     "score": round(h.score, 6),
                     "chunk_id": h.id,
+                    "url": h.url,
                 }
                 for h in hits
             ],

@@ -161,7 +161,12 @@ async def chat_loop(
 
 
 def ingest_command(
-    paths: Sequence[Path], *, scope: str | None, progress: bool, prune: bool = False
+    paths: Sequence[Path],
+    *,
+    scope: str | None,
+    progress: bool,
+    prune: bool = False,
+    base_url: str = "",
 ) -> dict[str, Any]:
     """Ingest ``paths`` into a knowledge space; print the summary tables when ``progress`` is
     on, and return the report as data either way."""
@@ -170,7 +175,12 @@ def ingest_command(
     settings = load_settings()
     index = open_index(settings)
     report = ingest_paths(
-        index, list(paths), scope=scope or settings.knowledge_scope, progress=progress, prune=prune
+        index,
+        list(paths),
+        scope=scope or settings.knowledge_scope,
+        progress=progress,
+        prune=prune,
+        base_url=base_url,
     )
     summary = {**report.to_dict(), "total_chunks": index.count()}
     if progress:
@@ -206,16 +216,6 @@ def print_ingest_summary(summary: dict[str, Any]) -> None:
             style = "yellow" if kind == "skipped" else "dim"
             details.add_row(f"[{style}]{kind}[/]", escape(item["path"]), escape(item["reason"]))
         console.print(details)
-
-
-def search_command(query: str, *, k: int) -> list[dict[str, Any]]:
-    """Top ``k`` chunks for ``query`` in the configured scope."""
-    settings = load_settings()
-    hits = open_index(settings).search(query, k=k, scope=settings.knowledge_scope)
-    return [
-        {"id": h.id, "source": h.source, "heading": h.heading, "score": h.score, "text": h.text}
-        for h in hits
-    ]
 
 
 def run_redis_foreground() -> None:

@@ -282,6 +282,7 @@ class Assistant:
                     "heading": c["heading"],
                     "text": c["text"],
                     "updated_at": c.get("updated_at"),
+                    "url": c.get("url") or "",
                 }
                 for c in final.get("citations") or []
             ],

@@ -1,11 +1,12 @@
 """The whole flow of one turn, wired in one place.
 
 check_input ─┬─ refuse ─▶ END
-             └─ lookup_cache ─┬─ (hit) ───────────────────────────────────────────┐
-                              └─ load_memory → classify_intent ─┬─ retrieve ─┐      │
-                                                                ├─ call_tool ┼▶ generate
-                                                                └────────────┘      │
-     generate → check_output → store_cache → save_memory ◀────────────────────────┘ → END
+             └─ contextualize → lookup_cache ─┬─ (hit) ──────────────────────────────┐
+                                              └─ load_memory → classify_intent ─┐    │
+  ┌─────────────────────────────────────────────────────────────────────────────┘    │
+  └─┬─ retrieve ──┐                                                                  │
+    ├─ call_tool ─┼▶ generate → check_output → store_cache → save_memory ◀───────────┘ → END
+    └─────────────┘  (chitchat goes straight to generate)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from graph.nodes.call_tool import call_tool
 from graph.nodes.check_input import check_input
 from graph.nodes.check_output import check_output
 from graph.nodes.classify_intent import classify_intent
+from graph.nodes.contextualize import contextualize
 from graph.nodes.generate import generate, retryable
 from graph.nodes.load_memory import load_memory
 from graph.nodes.lookup_cache import lookup_cache
@@ -32,6 +34,7 @@ builder = StateGraph(State, input_schema=InputState, context_schema=BotContext)
 
 builder.add_node(check_input)
 builder.add_node(refuse)
+builder.add_node(contextualize)
 builder.add_node(lookup_cache)
 builder.add_node(load_memory)
 builder.add_node(classify_intent)
@@ -45,6 +48,7 @@ builder.add_node(save_memory)
 builder.add_edge(START, "check_input")
 builder.add_conditional_edges("check_input", after_input)
 builder.add_edge("refuse", END)
+builder.add_edge("contextualize", "lookup_cache")
 builder.add_conditional_edges("lookup_cache", after_cache)
 builder.add_edge("load_memory", "classify_intent")
 builder.add_conditional_edges("classify_intent", by_intent)

@@ -3,7 +3,7 @@ cached answers are scoped by it, so a new prompt never serves an old prompt's an
 
 from __future__ import annotations
 
-PROMPT_VERSION = "p1"
+PROMPT_VERSION = "p2"
 
 ANSWER_SYSTEM = (
     "You are a helpful team assistant. Answer the question using only the numbered sources. "
@@ -14,6 +14,13 @@ ANSWER_SYSTEM = (
 ANSWER_USER = "Sources:\n{sources}\n\nQuestion: {question}\nAnswer:"
 
 SOURCE_ITEM = "[{n}] {heading}\n{text}"
+
+REWRITE_SYSTEM = (
+    "Rewrite the user's follow-up message as one standalone question that can be understood "
+    "without the conversation. Reply with the question only."
+)
+
+REWRITE_USER = "Previous question: {previous}\nFollow-up: {message}\nStandalone question:"
 
 CHITCHAT_SYSTEM = (
     "You are a friendly team assistant in a chat. Reply in one short sentence. "

@@ -7,9 +7,9 @@ from typing import Literal
 from graph.state import State
 
 
-def after_input(state: State) -> Literal["refuse", "lookup_cache"]:
-    """A rejected message is refused; anything else goes on to the cache."""
-    return "refuse" if state.blocked_reason else "lookup_cache"
+def after_input(state: State) -> Literal["refuse", "contextualize"]:
+    """A rejected message is refused; anything else is read in the context of the thread."""
+    return "refuse" if state.blocked_reason else "contextualize"
 
 
 def after_cache(state: State) -> Literal["save_memory", "load_memory"]:

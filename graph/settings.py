@@ -86,7 +86,12 @@ class Settings(BaseSettings):
     """The knowledge space answers come from; cache entries are scoped by it."""
     top_k: int = Field(default=4, ge=1, le=50)
     min_relevance: float = Field(default=0.2, ge=-1.0, le=1.0)
-    """Retrieved chunks below this cosine similarity are not shown to the model."""
+    """Retrieved passages whose best chunk is below this cosine similarity are not shown to the
+    model."""
+    rewrite_follow_ups: Literal["auto", "model", "join", "off"] = "auto"
+    """How a follow-up ("and for tuples?") becomes a standalone question: ``model`` asks the chat
+    model, ``join`` puts the previous question in front, ``auto`` is ``join`` with the local
+    model (too small to rewrite reliably) and ``model`` with any other."""
 
     cache_enabled: bool = True
     cache_distance_threshold: float = Field(default=0.12, gt=0.0, lt=2.0)

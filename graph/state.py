@@ -55,6 +55,9 @@ class State(InputState):
     """The conversation so far (persisted by the checkpointer)."""
     clean_question: str = ""
     """``question`` after the input guard (PII redacted): the only text the model sees."""
+    query: str = ""
+    """The standalone question: ``clean_question``, or a follow-up rewritten with the previous
+    question (``graph.followups``). The cache, the intent, retrieval and the prompt use it."""
     blocked_reason: str | None = None
     """Why the input guard rejected the message, if it did."""
     pii_kinds: list[str] = field(default_factory=list)

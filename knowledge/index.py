@@ -70,6 +70,8 @@ class SourceUpdate:
     chunks: list[Chunk]
     updated_at: float | None = None
     doc_hash: str = ""
+    url: str = ""
+    """The document's web address, when it has one."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class StoredChunk:
     updated_at: float | None = None
     position: int = 0
     """Order within its source (consecutive chunks under one heading form a section)."""
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class Hit:
     """The title of the document the chunk comes from."""
     scope: str = ""
     """The knowledge space the chunk belongs to."""
+    url: str = ""
+    """The source document's web address, when it has one."""
     similarity: float | None = None
     """Cosine similarity of the question and the best chunk (an upper bound for a chunk only
     the lexical index found); ``None`` when nothing dense was searched."""
@@ -141,6 +146,7 @@ def _metadata(chunk: Chunk, update: SourceUpdate, doc_hash: str) -> dict[str, An
         "doc_hash": doc_hash,
         "doc_chunks": len(update.chunks),
         **({"updated_at": float(update.updated_at)} if update.updated_at is not None else {}),
+        "url": update.url,  # always written: an update merges keys, so "" clears an old link
     }
 
 
@@ -283,6 +289,7 @@ class KnowledgeIndex:
                 scope=_as_str(meta.get("scope")),
                 updated_at=_as_float(meta.get("updated_at")),
                 position=int(meta.get("position") or 0),
+                url=_as_str(meta.get("url")),
             )
 
     def ids(self, scope: str | None = None) -> list[str]:
@@ -351,6 +358,7 @@ class KnowledgeIndex:
                     updated_at=_as_float(meta.get("updated_at")),
                     title=_as_str(meta.get("title")),
                     scope=_as_str(meta.get("scope")),
+                    url=_as_str(meta.get("url")),
                 )
             )
         return hits

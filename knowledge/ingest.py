@@ -30,9 +30,10 @@ import structlog
 
 from knowledge.chunking import DEFAULT_SETTINGS, ChunkSettings, chunk_document
 from knowledge.index import KnowledgeIndex, SourceUpdate, StoredDoc
+from knowledge.links import joined_url, web_url
 from knowledge.loaders import SUPPORTED_SUFFIXES, is_supported, load_document, read_bytes
 from knowledge.tokens import get_token_counter
-from observe.errors import IngestError
+from observe.errors import ConfigError, IngestError
 
 log = structlog.get_logger(__name__)
 
@@ -123,9 +124,13 @@ def collect_files(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     return found
 
 
-def document_hash(data: bytes, settings: ChunkSettings = DEFAULT_SETTINGS) -> str:
-    """The stored hash of a document: its bytes and the settings that shaped its chunks."""
-    shape = f"chunking-v{CHUNKING_VERSION}:{settings.key}\0".encode()
+def document_hash(
+    data: bytes, settings: ChunkSettings = DEFAULT_SETTINGS, base_url: str = ""
+) -> str:
+    """The stored hash of a document: its bytes, the settings that shaped its chunks and the
+    base URL its link was derived from."""
+    link = f":{base_url}" if base_url else ""
+    shape = f"chunking-v{CHUNKING_VERSION}:{settings.key}{link}\0".encode()
     return hashlib.sha256(shape + data).hexdigest()[:32]
 
 
@@ -138,12 +143,19 @@ def ingest_paths(
     prune: bool = False,
     settings: ChunkSettings = DEFAULT_SETTINGS,
     batch_chunks: int = DEFAULT_BATCH_CHUNKS,
+    base_url: str = "",
 ) -> IngestReport:
-    """Load, chunk, embed and store every supported document under ``paths`` into ``scope``."""
+    """Load, chunk, embed and store every supported document under ``paths`` into ``scope``;
+    a document without a declared address gets ``base_url`` + its path under its folder."""
+    if base_url and not web_url(base_url):
+        raise ConfigError(
+            f"--base-url must be an http(s) address, got {base_url!r}",
+            hint="e.g. https://docs.example.com/handbook/",
+        )
     started = time.perf_counter()
     files = collect_files(paths)
     report = IngestReport(scope=scope, files_seen=len(files))
-    run = _Run(index, scope, report, settings, batch_chunks)
+    run = _Run(index, scope, report, settings, batch_chunks, base_url)
     if progress:
         with _progress_bar(len(files)) as advance:
             run.ingest(files, advance)
@@ -165,7 +177,9 @@ class _Run:
         report: IngestReport,
         settings: ChunkSettings,
         batch_chunks: int,
+        base_url: str = "",
     ) -> None:
+        self.base_url = base_url
         self.index = index
         self.scope = scope
         self.report = report
@@ -199,7 +213,7 @@ class _Run:
         try:
             data = read_bytes(file)
             mtime = file.stat().st_mtime
-            doc_hash = document_hash(data, self.settings)
+            doc_hash = document_hash(data, self.settings, self.base_url)
             if stored is not None and stored.doc_hash == doc_hash:
                 report.files_unchanged += 1
                 report.chunks_unchanged += stored.chunks
@@ -225,7 +239,9 @@ class _Run:
             if stored is not None:
                 report.chunks_removed += self.index.delete_source(source, self.scope)
             return
-        self.pending.append(SourceUpdate(source, self.scope, chunks, mtime, doc_hash))
+        relative = source.split("/", 1)[1] if "/" in source else source
+        url = document.url or joined_url(self.base_url, relative)
+        self.pending.append(SourceUpdate(source, self.scope, chunks, mtime, doc_hash, url))
 
     def flush(self) -> None:
         results = self.index.upsert_sources(self.pending)

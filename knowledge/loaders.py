@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from knowledge.links import declared_url
 from knowledge.markup import Section, parse_html, parse_markdown, parse_rst
 from observe.errors import IngestError
 
@@ -65,6 +66,8 @@ class Document:
     sections: list[Section]
     kind: DocKind
     warnings: list[str] = field(default_factory=list)
+    url: str = ""
+    """The web address the document declares for itself (``knowledge.links``), if any."""
 
 
 def doc_kind(path: Path) -> DocKind | None:
@@ -153,11 +156,14 @@ def load_document(path: Path, data: bytes | None = None) -> Document:
         match = _HTML_TITLE.search(text)
         html_title = " ".join(html.unescape(match.group(1)).split()) if match else ""
         sections = parse_html(text, title=stem)
-        return Document(html_title or _single_root(sections) or stem, sections, kind, warnings)
+        title = html_title or _single_root(sections) or stem
+        return Document(title, sections, kind, warnings, declared_url(kind, text))
     else:
         body = text.strip()
         sections = [Section((stem,), body, 1)] if body else []
-    return Document(_single_root(sections) or stem, sections, kind, warnings)
+    return Document(
+        _single_root(sections) or stem, sections, kind, warnings, declared_url(kind, text)
+    )
 
 
 def _single_root(sections: list[Section]) -> str:

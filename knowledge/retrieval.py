@@ -81,6 +81,7 @@ def _hit(doc: StoredChunk, score: float, similarity: float | None = None) -> Hit
         title=doc.title,
         scope=doc.scope,
         similarity=similarity,
+        url=doc.url,
     )
 
 

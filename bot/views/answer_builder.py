@@ -80,13 +80,18 @@ def source_title(citation: Mapping[str, Any]) -> str:
 
 
 def source_line(citation: Mapping[str, Any], *, now: float) -> str:
-    """One mrkdwn line: ``[n] <url|title> · age`` for a URL, ``[n] *title* — `path` · age``."""
+    """One mrkdwn line: ``[n] <url|title> · age`` when the source is or has a URL (a file's
+    path follows its link), else ``[n] *title* — `path` · age``."""
     source = str(citation.get("source") or "").strip()
     title = truncate(source_title(citation), 150)
-    if _is_url(source):
+    link = str(citation.get("url") or "").strip()
+    if _is_url(link) or _is_url(source):
         label = escape_mrkdwn(title).replace("|", "¦")
-        url = source.replace(">", "%3E").replace("|", "%7C")
+        url = (link if _is_url(link) else source).replace(">", "%3E").replace("|", "%7C")
         line = f"[{citation.get('n', '?')}] <{url}|{label}>"
+        if not _is_url(source):
+            path = truncate(source.replace("`", "'"), 300)
+            line += f" — `{escape_mrkdwn(path)}`"
     else:
         path = truncate(source.replace("`", "'"), 300)
         line = f"[{citation.get('n', '?')}] *{escape_mrkdwn(title)}* — `{escape_mrkdwn(path)}`"

@@ -27,6 +27,7 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
     return {
         "question": clean,  # the raw text must not stay in the persisted state
         "clean_question": clean,
+        "query": clean,
         "blocked_reason": None if verdict.allowed else verdict.reason,
         "pii_kinds": list(verdict.pii_kinds),
         "cache_hit": False,

@@ -12,7 +12,7 @@ from guards.output_guard import check_output as guard_output
 
 
 def citations_for(numbers: tuple[int, ...] | list[int], docs: list[dict[str, Any]]) -> list[dict]:
-    """``{"n", "id", "source", "heading", "text", "score", "updated_at"}`` for each marker number
+    """``{"n", "id", "source", "heading", "text", "score", "updated_at", "url"}`` for each marker
     that names a doc."""
     return [
         {
@@ -23,6 +23,7 @@ def citations_for(numbers: tuple[int, ...] | list[int], docs: list[dict[str, Any
             "text": docs[n - 1]["text"],
             "score": docs[n - 1].get("score"),
             "updated_at": docs[n - 1].get("updated_at"),
+            "url": docs[n - 1].get("url") or "",
         }
         for n in numbers
         if 1 <= n <= len(docs)

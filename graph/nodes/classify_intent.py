@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -11,10 +12,17 @@ from graph.state import State
 
 
 async def classify_intent(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
-    """Classify the (redacted) question into one of the fixed intents."""
+    """Classify the (redacted) message into one of the fixed intents.
+
+    The message itself is classified ("that was wrong" stays feedback after a question), but a
+    follow-up of a question (``query`` differs) that reads as small talk is a question:
+    "and for tuples?" is not chitchat.
+    """
     ctx = runtime.context
     with ctx.tracer.span("intent.classify") as span:
         prediction = await ctx.classifier.apredict(state.clean_question)
+        if prediction.intent == "chitchat" and state.query != state.clean_question:
+            prediction = replace(prediction, intent="question")
         span.update(
             {
                 "app.intent": prediction.intent,

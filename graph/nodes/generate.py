@@ -70,7 +70,7 @@ def answer_messages(state: State) -> list[BaseMessage]:
     )
     return [
         SystemMessage(ANSWER_SYSTEM),
-        HumanMessage(ANSWER_USER.format(sources=sources, question=state.clean_question)),
+        HumanMessage(ANSWER_USER.format(sources=sources, question=state.query)),
     ]
 
 

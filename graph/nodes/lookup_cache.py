@@ -21,7 +21,7 @@ async def lookup_cache(state: State, runtime: Runtime[BotContext]) -> dict[str, 
         return {}
     with ctx.tracer.span("cache.lookup", "CLIENT", {"db.system.name": "redis"}) as span:
         hit = await ctx.cache.alookup(
-            state.clean_question, scope=cache_scope(state, ctx.settings.knowledge_scope)
+            state.query, scope=cache_scope(state, ctx.settings.knowledge_scope)
         )
         if hit is not None:
             ids = [c["id"] for c in hit.citations if "id" in c]

@@ -23,7 +23,7 @@ async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
     }
     attributes["app.retrieval.mode"] = ctx.retriever.config.mode
     with ctx.tracer.span(f"retrieval {settings.collection}", "CLIENT", attributes) as span:
-        hits = await ctx.retriever.asearch(state.clean_question, k=settings.top_k, spaces=spaces)
+        hits = await ctx.retriever.asearch(state.query, k=settings.top_k, spaces=spaces)
         kept = [h for h in hits if h.similarity is None or h.similarity >= settings.min_relevance]
         span.set(
             "gen_ai.retrieval.documents",
@@ -39,6 +39,7 @@ async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
             "chunk_text": h.chunk_text or h.text,
             "score": h.score,
             "updated_at": h.updated_at,
+            "url": h.url,
         }
         for h in kept
     ]

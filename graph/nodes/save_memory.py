@@ -20,6 +20,7 @@ async def save_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         content=state.answer,
         response_metadata={
             "trace_id": state.trace_id,
+            "query": state.query,
             "intent": state.intent,
             "sources": [c["source"] for c in state.citations],
         },

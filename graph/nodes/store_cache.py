@@ -27,7 +27,7 @@ async def store_cache(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         return {}
     with ctx.tracer.span("cache.store", "CLIENT", {"db.system.name": "redis"}):
         await ctx.cache.astore(
-            state.clean_question,
+            state.query,
             state.answer,
             state.citations,
             scope=cache_scope(state, ctx.settings.knowledge_scope),

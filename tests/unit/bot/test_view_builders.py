@@ -157,6 +157,26 @@ def test_sources_fall_back_to_file_name_and_escape() -> None:
     assert "[2] <https://x.test/p|&lt;Ops&gt; ¦ run>" in text_
 
 
+def test_a_file_with_a_link_is_linked_and_keeps_its_path() -> None:
+    citations = [
+        {
+            "n": 1,
+            "source": "handbook/ops/deploys.md",
+            "heading": "Rollback",
+            "url": "https://docs.example.com/handbook/ops/deploys.md",
+            "updated_at": NOW,
+        },
+        {"n": 2, "source": "x.md", "heading": "X", "url": "javascript:alert(1)"},
+    ]
+    text_ = answer_builder.sources_blocks(citations, now=NOW)[0]["elements"][0]["text"]
+    lines = text_.split("\n")
+    assert lines[1] == (
+        "[1] <https://docs.example.com/handbook/ops/deploys.md|Rollback>"
+        " — `handbook/ops/deploys.md` · updated today"
+    )
+    assert lines[2] == "[2] *X* — `x.md`", "only http(s) links are rendered"
+
+
 def test_sources_dedupe_keeps_lowest_number_and_empty_gives_nothing() -> None:
     citations = [
         {"n": 3, "source": "docs/a.md", "heading": "Later", "updated_at": None},

@@ -96,6 +96,7 @@ async def test_question_retrieves_and_cites_the_right_source(
     state, visited = await run_turn(ctx, "How do I reset the VPN certificate?")
     assert visited == [
         "check_input",
+        "contextualize",
         "lookup_cache",
         "load_memory",
         "classify_intent",
@@ -203,3 +204,46 @@ async def test_memory_keeps_only_the_newest_messages(tmp_path: Path, index: Know
         "hello number 2",
         "Hello!",
     ]
+
+
+async def test_a_follow_up_is_searched_with_the_question_it_follows(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    saver = InMemorySaver()
+    ctx = make_context(tmp_path, index, "question", "Open vpn.example.com and click Reset [1].")
+    await run_turn(ctx, "How do I reset the VPN certificate?", saver=saver)
+    state, visited = await run_turn(ctx, "and where do I click?", saver=saver)
+    assert "contextualize" in visited
+    assert state["query"] == "How do I reset the VPN certificate? and where do I click?"
+    assert state["docs"][0]["source"] == "it/vpn.md"
+    assert state["messages"][-2].content == "and where do I click?", "memory keeps the words said"
+    assert state["messages"][-1].response_metadata["query"] == state["query"]
+    ctx.classifier = FixedIntent("feedback")  # type: ignore[assignment]
+    feedback, _ = await run_turn(ctx, "that was wrong", saver=saver)
+    assert feedback["query"] == "that was wrong", "feedback is not glued to the question"
+
+
+async def test_a_follow_up_after_small_talk_stays_as_it_is(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    saver = InMemorySaver()
+    ctx = make_context(tmp_path, index, "chitchat", "Hi!")
+    await run_turn(ctx, "hello there", saver=saver)
+    ctx.classifier = FixedIntent("question")  # type: ignore[assignment]
+    state, _ = await run_turn(ctx, "and how do I reset the VPN certificate?", saver=saver)
+    assert state["query"] == "and how do I reset the VPN certificate?"
+
+
+async def test_a_capable_model_rewrites_the_follow_up(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    saver = InMemorySaver()
+    ctx = make_context(tmp_path, index, "question", "25 days [1].")
+    await run_turn(ctx, "How many vacation days do employees get?", saver=saver)
+    ctx.settings.rewrite_follow_ups = "model"
+    ctx.llm = GenericFakeChatModel(
+        messages=iter([AIMessage("How many vacation days do contractors get?"), AIMessage("x")])
+    )
+    state, _ = await run_turn(ctx, "what about contractors?", saver=saver)
+    assert state["query"] == "How many vacation days do contractors get?"
+    assert state["docs"][0]["source"] == "hr/leave.md"
