@@ -204,7 +204,7 @@ def search(
     query: Annotated[
         str | None, typer.Argument(help="What to look for (or use --queries).")
     ] = None,
-    k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many chunks.")] = 5,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many passages.")] = 5,
     queries: Annotated[
         Path | None,
         typer.Option(help='JSON-lines file of {"id", "question"}: one JSON line out per row.'),
