@@ -331,7 +331,11 @@ def bench_ask(
 def bench_retrieval(
     docs: Annotated[Path, typer.Option(help="Folder of documents to index (temporarily).")],
     queries: Annotated[
-        Path, typer.Option(help='JSON lines {"id", "question", "answer", "source"}.')
+        list[Path],
+        typer.Option(
+            help='JSON lines {"id", "question", "answer", "source"}; repeat for more query sets '
+            "over the same index."
+        ),
     ],
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="Results scored per query.")] = 10,
     as_json: JsonOption = False,
@@ -340,25 +344,16 @@ def bench_retrieval(
     DOCS (the default is hybrid+rerank)."""
     from knowledge.retrieval_bench import bench_retrieval as run_bench
 
-    result = run_command(lambda: run_bench(docs, queries, k=k, progress=not as_json))
+    first, *more = queries
+    result = run_command(
+        lambda: run_bench(docs, first, k=k, progress=not as_json, more_queries=tuple(more))
+    )
     if as_json:
         print_json(result)
         return
-    from rich.table import Table
-
-    table = Table(title=f"{result['queries']} queries, {result['chunks']} chunks")
-    for column in ("configuration", "R@1", "R@5", "R@10", "MRR", "p50 ms", "p95 ms"):
-        table.add_column(column)
-    for mode, m in result["modes"].items():
-        table.add_row(
-            f"{mode} (default)" if mode == result["default"] else mode,
-            *(f"{m[c]:.3f}" for c in ("R@1", "R@5", "R@10", "MRR")),
-            f"{m['p50_ms']:.1f}",
-            f"{m['p95_ms']:.1f}",
-        )
-    out.print(table)
-    gains = ", ".join(f"{name} {gain:+.3f}" for name, gain in result["default_R@5_gain"].items())
-    out.print(f"default R@5 minus: {gains}")
+    print_retrieval_table(f"{first}: {result['queries']} queries", result)
+    for path, extra in result["more"].items():
+        print_retrieval_table(f"{path}: {extra['queries']} queries", extra)
     out.print(
         f"{result['files']} files, {result['chunks']} chunks, {result['sections']} sections; "
         f"ingest {result['ingest_s']} s ({result['ingest_chunks_per_s']} chunks/s), "
@@ -366,6 +361,32 @@ def bench_retrieval(
         f"({result['reingest_speedup']}x faster); BM25 build {result['lexical_build_s']} s; "
         f"heading vectors {result['heading_vectors_s']} s"
     )
+
+
+def print_retrieval_table(title: str, result: dict[str, Any]) -> None:
+    """One query set's scores per configuration, and the default's R@5 gains."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("configuration", "R@1", "R@5", "R@10", "MRR", "p50 ms", "p95 ms"):
+        table.add_column(column)
+    for mode, m in result["modes"].items():
+        table.add_row(
+            f"{mode} (default)" if mode == "hybrid+rerank" else mode,
+            *(f"{m[c]:.3f}" for c in ("R@1", "R@5", "R@10", "MRR")),
+            f"{m['p50_ms']:.1f}",
+            f"{m['p95_ms']:.1f}",
+        )
+    out.print(table)
+    gains = ", ".join(f"{name} {gain:+.3f}" for name, gain in result["default_R@5_gain"].items())
+    out.print(f"default R@5 minus: {gains}")
+    if result["gold_sources_missing"]:
+        err.print(
+            f"[yellow]warning:[/] {result['gold_sources_missing']} queries name a source file "
+            "that is not in the index: sources are relative to --docs (give the folder they "
+            "are relative to)",
+            highlight=False,
+        )
 
 
 @bench_app.command("slack")

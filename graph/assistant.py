@@ -59,7 +59,8 @@ class TurnResult:
     route: list[str] = field(default_factory=list)
     """The graph nodes that ran, in order."""
     retrieved: list[dict[str, Any]] = field(default_factory=list)
-    """Every chunk shown to the model: ``{"n", "source", "heading", "score"}``."""
+    """Every passage shown to the model: ``{"n", "source", "heading", "score"}``; ``score`` is
+    the cosine similarity of its best chunk when known (the rank score otherwise)."""
     tool: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     pii_kinds: list[str] = field(default_factory=list)
@@ -297,7 +298,12 @@ class Assistant:
             intent_method=str(final.get("intent_method") or ""),
             route=route,
             retrieved=[
-                {"n": n, "source": d["source"], "heading": d["heading"], "score": d["score"]}
+                {
+                    "n": n,
+                    "source": d["source"],
+                    "heading": d["heading"],
+                    "score": d["score"] if d.get("similarity") is None else d["similarity"],
+                }
                 for n, d in enumerate(final.get("docs") or [], start=1)
             ],
             tool=final.get("tool_name"),

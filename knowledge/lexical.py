@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
@@ -25,6 +26,7 @@ import Stemmer
 from knowledge.index import StoredChunk
 
 _STEMMER = Stemmer.Stemmer("english")
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
 _META_FILE = "chunks.jsonl"
 _FINGERPRINT_FILE = "fingerprint.txt"
 

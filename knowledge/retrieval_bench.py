@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.embeddings import get_embedder
-from knowledge.evaluation import Query, first_relevant_rank, load_queries, summarize
+from knowledge.evaluation import (
+    Query,
+    first_relevant_rank,
+    load_queries,
+    relative_source,
+    summarize,
+)
 from knowledge.headings import HeadingVectors
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import ingest_paths
@@ -47,11 +53,49 @@ def score_mode(
     }
 
 
+def score_configurations(
+    index: KnowledgeIndex,
+    lexical: LexicalIndex,
+    headings: HeadingVectors,
+    queries: list[Query],
+    k: int,
+) -> dict[str, dict[str, float]]:
+    """Every configuration of ``CONFIGURATIONS`` on ``queries``."""
+    results: dict[str, dict[str, float]] = {}
+    for name, config in CONFIGURATIONS.items():
+        retriever = Retriever(index, lexical, config, headings)
+        results[name] = score_mode(
+            lambda q, r=retriever: r.search(q, k=k, spaces=[BENCH_SPACE]),  # type: ignore[misc]
+            queries,
+            k,
+        )
+    return results
+
+
+def gains(results: dict[str, dict[str, float]]) -> dict[str, float]:
+    """How many points of R@5 the default has over each single-list configuration."""
+    default = results[DEFAULT_CONFIGURATION]["R@5"]
+    others = ("bm25", "dense", "bm25+passages", "dense+passages")
+    return {name: round(default - results[name]["R@5"], 3) for name in others}
+
+
+def missing_sources(queries: list[Query], indexed: set[str]) -> int:
+    """How many queries name a gold ``source`` that no indexed file has (a wrong ``--docs``
+    folder: sources are relative to the folder given)."""
+    return sum(1 for q in queries if q.source and q.source not in indexed)
+
+
 def bench_retrieval(
-    docs: Path, queries_file: Path, *, k: int = 10, progress: bool = True
+    docs: Path,
+    queries_file: Path,
+    *,
+    k: int = 10,
+    progress: bool = True,
+    more_queries: tuple[Path, ...] = (),
 ) -> dict[str, Any]:
-    """Build a fresh index of ``docs`` and score every mode (see module docstring)."""
-    queries = load_queries(queries_file)
+    """Build a fresh index of ``docs`` and score every configuration on ``queries_file`` (and on
+    each of ``more_queries``, reported under ``more``); see the module docstring."""
+    query_sets = [load_queries(path) for path in (queries_file, *more_queries)]
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
         index = KnowledgeIndex(
             get_embedder("minilm"), path=Path(tmp) / "chroma", collection="bench"
@@ -66,26 +110,19 @@ def bench_retrieval(
         lexical = LexicalIndex.build(index.iter_chunks())
         lexical_s = time.perf_counter() - started
         headings = HeadingVectors(index.embedder)
-        results: dict[str, Any] = {}
-        headings_s = 0.0
-        for name, config in CONFIGURATIONS.items():
-            retriever = Retriever(index, lexical, config, headings)
-            started = time.perf_counter()
-            retriever.heading_matrix()
-            headings_s = max(headings_s, time.perf_counter() - started)
-            results[name] = score_mode(
-                lambda q, r=retriever: r.search(q, k=k, spaces=[BENCH_SPACE]),  # type: ignore[misc]
-                queries,
-                k,
-            )
+        started = time.perf_counter()
+        sections = Retriever(index, lexical, headings=headings)
+        sections.heading_matrix()
+        headings_s = time.perf_counter() - started
+        scored = [score_configurations(index, lexical, headings, q, k) for q in query_sets]
+        indexed = {relative_source(doc.source) for doc in lexical.docs}
     chunks = len(lexical)
-    default = results[DEFAULT_CONFIGURATION]["R@5"]
     return {
         "docs": str(docs),
-        "queries": len(queries),
+        "queries": len(query_sets[0]),
         "files": report.files_ingested,
         "chunks": chunks,
-        "sections": len(retriever.sections),
+        "sections": len(sections.sections),
         "ingest_s": round(ingest_s, 1),
         "ingest_chunks_per_s": round(chunks / ingest_s, 1) if ingest_s else None,
         "reingest_unchanged_s": round(rerun_s, 2),
@@ -93,9 +130,16 @@ def bench_retrieval(
         "lexical_build_s": round(lexical_s, 2),
         "heading_vectors_s": round(headings_s, 2),
         "default": DEFAULT_CONFIGURATION,
-        "default_R@5_gain": {
-            name: round(default - results[name]["R@5"], 3)
-            for name in ("bm25", "dense", "bm25+passages", "dense+passages")
+        "default_R@5_gain": gains(scored[0]),
+        "gold_sources_missing": missing_sources(query_sets[0], indexed),
+        "modes": scored[0],
+        "more": {
+            str(path): {
+                "queries": len(q),
+                "default_R@5_gain": gains(r),
+                "gold_sources_missing": missing_sources(q, indexed),
+                "modes": r,
+            }
+            for path, q, r in zip(more_queries, query_sets[1:], scored[1:], strict=True)
         },
-        "modes": results,
     }

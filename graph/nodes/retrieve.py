@@ -38,6 +38,7 @@ async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
             "text": h.text,
             "chunk_text": h.chunk_text or h.text,
             "score": h.score,
+            "similarity": h.similarity,
             "updated_at": h.updated_at,
             "url": h.url,
         }

@@ -225,3 +225,57 @@ def test_ingest_space_prune_summary_and_deprecated_scope(tmp_path: Path) -> None
 
     conflict = run(["ingest", str(docs), "--space", "a", "--scope", "b"], data_dir)
     assert conflict.returncode == 2 and b"give only --space" in conflict.stderr
+
+
+def test_search_queries_prints_one_json_line_per_query(ingested: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        json.dumps({"id": "r1", "question": "how do I roll back a bad release?"})
+        + "\n"
+        + json.dumps({"id": "r2", "question": "when are deploys frozen?"})
+        + "\n"
+    )
+    proc = run(["search", "--queries", str(queries), "--k", "3", "--json"], ingested)
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert [row["id"] for row in rows] == ["r1", "r2"]
+    first = rows[0]["results"][0]
+    assert set(first) >= {"text", "source", "heading", "score", "chunk_id"}
+    assert first["source"] == "deploys.rst", "relative to the ingested folder"
+    assert "deployctl rollback" in first["text"]
+    assert "December 20" in rows[1]["results"][0]["text"]
+
+
+def test_bench_retrieval_scores_every_configuration(tmp_path: Path) -> None:
+    queries = tmp_path / "q.jsonl"
+    rows = [
+        ("how do I roll back a bad release?", "roll back a bad release, run deployctl rollback"),
+        ("when are deploys frozen?", "No production deploys happen between December 20"),
+    ]
+    queries.write_text(
+        "".join(
+            json.dumps({"id": str(i), "question": q, "answer": a, "source": "deploys.rst"}) + "\n"
+            for i, (q, a) in enumerate(rows)
+        )
+    )
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text(
+        json.dumps({"id": "w", "question": "rollback?", "answer": "x", "source": "e2e/deploys.rst"})
+    )
+    proc = run(
+        ["bench", "retrieval", "--docs", str(DOCS), "--queries", str(queries)]
+        + ["--queries", str(wrong), "--json"],
+        tmp_path / "data",
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    result = json.loads(proc.stdout)
+    assert set(result["modes"]) >= {"bm25", "dense", "hybrid", "hybrid+rerank"}
+    assert result["default"] == "hybrid+rerank"
+    assert result["modes"]["hybrid+rerank"]["R@1"] == 1.0
+    assert result["reingest_unchanged_s"] < result["ingest_s"]
+    assert result["gold_sources_missing"] == 0
+    assert result["more"][str(wrong)]["gold_sources_missing"] == 1
+    human = run(
+        ["bench", "retrieval", "--docs", str(DOCS), "--queries", str(wrong)], tmp_path / "d2"
+    )
+    assert "not in the index" in human.stderr.decode()
