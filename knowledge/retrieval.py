@@ -53,6 +53,9 @@ class RetrievalConfig:
     passage_chars: int = DEFAULT_PASSAGE_CHARS
     heading_weight: float = 0.3
     """Weight of the question-heading similarity in the rerank; 0 turns the rerank off."""
+    source_penalty: float = 0.0
+    """Diversity: subtracted from a passage's rerank score for each better passage already
+    taken from the same document (0: off; measured, see ``docs/benchmarks.md``)."""
     duplicate_overlap: float = 0.8
     """Share of a passage's word 3-grams found in a better-ranked one that makes it a duplicate."""
 
@@ -222,7 +225,24 @@ class Retriever:
             section = self.sections.of(hit.id)
             heading = float(matrix[section.index] @ vector) if section is not None else 0.0
             rescored.append(replace(hit, score=hit.score / best + weight * heading))
-        return sorted(rescored, key=lambda h: h.score, reverse=True)
+        ranked = sorted(rescored, key=lambda h: h.score, reverse=True)
+        return _diversify(ranked, self.config.source_penalty)
+
+
+def _diversify(ranked: list[Hit], penalty: float) -> list[Hit]:
+    """Greedy re-ordering: each next passage is the best after ``penalty`` per passage already
+    taken from its document."""
+    if not penalty:
+        return ranked
+    left = list(ranked)
+    taken: list[Hit] = []
+    per_source: dict[str, int] = {}
+    while left:
+        best = max(left, key=lambda h: h.score - penalty * per_source.get(h.source, 0))
+        left.remove(best)
+        taken.append(best)
+        per_source[best.source] = per_source.get(best.source, 0) + 1
+    return taken
 
 
 def _shingles(text: str) -> set[tuple[str, ...]]:

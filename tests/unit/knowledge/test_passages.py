@@ -172,3 +172,15 @@ def test_without_a_filter_a_chunk_of_another_space_added_later_is_still_never_re
     finally:
         for source in store.sources("hr"):
             store.delete_source(source, "hr")
+
+
+def test_the_source_penalty_interleaves_documents() -> None:
+    from knowledge.index import Hit
+    from knowledge.retrieval import _diversify
+
+    def hit(cid: str, source: str, score: float) -> Hit:
+        return Hit(id=cid, text=cid, source=source, heading="", score=score)
+
+    ranked = [hit("a1", "a", 1.0), hit("a2", "a", 0.95), hit("b1", "b", 0.9)]
+    assert [h.id for h in _diversify(ranked, 0.0)] == ["a1", "a2", "b1"]
+    assert [h.id for h in _diversify(ranked, 0.1)] == ["a1", "b1", "a2"]
