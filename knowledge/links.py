@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 from urllib.parse import quote
+
+import yaml
 
 _CANONICAL = re.compile(
     r"<link\b[^>]*\brel\s*=\s*[\"']?canonical[\"']?[^>]*>|"
@@ -19,7 +22,22 @@ _CANONICAL = re.compile(
 )
 _ADDRESS = re.compile(r"\b(?:href|content)\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
-_URL_KEY = re.compile(r"^(?:url|source_url|canonical_url)\s*:\s*[\"']?([^\"'\s]+)", re.M)
+_URL_KEYS = ("url", "source_url", "canonical_url")
+
+
+def front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """A Markdown/text file's YAML front matter (``---`` block at the very top) and the text
+    after it; ``({}, text)`` when there is none or it is not a YAML mapping."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        fields = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return {}, text
+    if not isinstance(fields, dict):
+        return {}, text
+    return fields, text[match.end() :]
 
 
 def web_url(value: str) -> str:
@@ -37,11 +55,10 @@ def declared_url(kind: str, text: str) -> str:
             if address:
                 return web_url(html.unescape(address.group(1)))
         return ""
-    front = _FRONT_MATTER.match(text)
-    if front:
-        key = _URL_KEY.search(front.group(1))
-        if key:
-            return web_url(key.group(1))
+    fields, _ = front_matter(text)
+    for key in _URL_KEYS:
+        if isinstance(fields.get(key), str):
+            return web_url(fields[key])
     return ""
 
 

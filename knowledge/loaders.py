@@ -6,10 +6,13 @@ what was repaired (invalid UTF-8 replaced, a legacy encoding guessed). Unreadabl
 undecodable files and broken PDFs raise ``IngestError`` with a one-line reason; nothing else is
 raised for a bad document.
 
-Title: a PDF's metadata title or an HTML ``<title>`` when present, else the document's single
-outermost heading when every section sits under it (a reST or Markdown document title), else
-the file name without its suffix. A PDF has no headings: its pages become one section whose
-paragraphs the chunker splits.
+A Markdown or text file's YAML front matter is not indexed; its ``title:`` names the document
+and its ``url:`` links it (``knowledge.links``).
+
+Title: a PDF's metadata title, an HTML ``<title>`` or a front-matter ``title:`` when present,
+else the document's single outermost heading when every section sits under it (a reST or
+Markdown document title), else the file name without its suffix. A PDF has no headings: its
+pages become one section whose paragraphs the chunker splits.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from knowledge.links import declared_url
+from knowledge.links import declared_url, front_matter
 from knowledge.markup import Section, parse_html, parse_markdown, parse_rst
 from observe.errors import IngestError
 
@@ -148,6 +151,10 @@ def load_document(path: Path, data: bytes | None = None) -> Document:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     warnings = [warning] if warning else []
     stem = file_title(path)
+    url = declared_url(kind, text)
+    fields, body_text = front_matter(text) if kind in ("markdown", "text") else ({}, text)
+    declared_title = str(fields.get("title") or "").strip()
+    text = body_text
     if kind == "markdown":
         sections = parse_markdown(text, title=stem)
     elif kind == "rst":
@@ -157,13 +164,12 @@ def load_document(path: Path, data: bytes | None = None) -> Document:
         html_title = " ".join(html.unescape(match.group(1)).split()) if match else ""
         sections = parse_html(text, title=stem)
         title = html_title or _single_root(sections) or stem
-        return Document(title, sections, kind, warnings, declared_url(kind, text))
+        return Document(title, sections, kind, warnings, url)
     else:
         body = text.strip()
-        sections = [Section((stem,), body, 1)] if body else []
-    return Document(
-        _single_root(sections) or stem, sections, kind, warnings, declared_url(kind, text)
-    )
+        sections = [Section((declared_title or stem,), body, 1)] if body else []
+    title = declared_title or _single_root(sections) or stem
+    return Document(title, sections, kind, warnings, url)
 
 
 def _single_root(sections: list[Section]) -> str:

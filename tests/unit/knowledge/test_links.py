@@ -81,3 +81,17 @@ def test_search_results_carry_declared_or_derived_links(tmp_path: Path) -> None:
     assert report.files_unchanged == 0, "dropping the base URL refreshes the documents' links"
     retriever.refresh()
     assert retriever.search("how do I roll back a deploy", k=1)[0].url == ""
+
+
+def test_front_matter_names_and_links_the_document_and_is_not_indexed(tmp_path: Path) -> None:
+    page = tmp_path / "vpn.md"
+    page.write_text(
+        "---\ntitle: VPN guide\nurl: https://wiki.example.com/vpn\n---\n"
+        "# VPN\n\n## Reset\n\nOpen it.\n"
+    )
+    document = load_document(page)
+    assert document.title == "VPN guide" and document.url == "https://wiki.example.com/vpn"
+    assert all("wiki.example.com" not in s.text for s in document.sections)
+    broken = tmp_path / "broken.md"
+    broken.write_text("---\n: [not yaml\n---\n# X\n\ntext\n")
+    assert load_document(broken).url == "", "bad front matter is kept as text, nothing lost"
