@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from knowledge.chunking import context_header
 from knowledge.index import StoredChunk
@@ -87,6 +88,8 @@ class Sections:
 
     def __init__(self, chunks: Iterable[StoredChunk]) -> None:
         ordered = sorted(chunks, key=lambda c: (c.scope, c.source, c.position))
+        self.heading_vectors: Any = None
+        """Set by the retriever: one heading vector per section (row = section index)."""
         self._sections: list[Section] = []
         self._of: dict[str, int] = {}
         run: list[StoredChunk] = []

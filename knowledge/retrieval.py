@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -101,12 +102,13 @@ class Retriever:
         self.index = index
         self.config = config or RetrievalConfig()
         self.headings = headings or HeadingVectors(index.embedder)
+        self._lock = threading.Lock()
         self._use(lexical)
 
     def _use(self, lexical: LexicalIndex) -> None:
-        self.lexical = lexical
-        self.sections = Sections(lexical.docs)
-        self._heading_matrix: np.ndarray | None = None
+        """Switch to ``lexical`` and its sections (a search in flight keeps the pair it took)."""
+        sections = Sections(lexical.docs)
+        self.lexical, self.sections = lexical, sections
 
     def refresh(self) -> None:
         """Rebuild the lexical index from the store (after an ingest in this process)."""
@@ -117,11 +119,15 @@ class Retriever:
         if self.index.count() != len(self.lexical):
             self.refresh()
 
-    def heading_matrix(self) -> np.ndarray:
-        """Every section's heading vector (row = section index), embedded on first use."""
-        if self._heading_matrix is None:
-            self._heading_matrix = self.headings.matrix(self.sections.contexts)
-        return self._heading_matrix
+    def heading_matrix(self, sections: Sections | None = None) -> np.ndarray:
+        """Every section's heading vector (row = section index) of ``sections`` (the current
+        ones by default), embedded on first use."""
+        sections = self.sections if sections is None else sections
+        with self._lock:
+            if sections.heading_vectors is None:
+                sections.heading_vectors = self.headings.matrix(sections.contexts)
+        matrix: np.ndarray = sections.heading_vectors
+        return matrix
 
     def search(self, query: str, k: int = 5, spaces: Sequence[str] | None = None) -> list[Hit]:
         """The ``k`` best passages (or chunks) for ``query`` from ``spaces`` (all when
@@ -136,12 +142,13 @@ class Retriever:
             else None
         )
         n = max(config.candidates, k) if config.passages or config.mode == "hybrid" else k
-        ranked = self._candidates(query, n, spaces, vector)
+        lexical, sections = self.lexical, self.sections
+        ranked = self._candidates(query, n, spaces, vector, lexical)
         if not config.passages:
             return _dedupe(ranked, config.duplicate_overlap, k)
-        passages = self._passages(ranked, 2 * k)
+        passages = self._passages(ranked, 2 * k, sections)
         if config.heading_weight and vector is not None:
-            passages = self._rerank(passages, vector)
+            passages = self._rerank(passages, vector, sections)
         return _dedupe(passages, config.duplicate_overlap, k)
 
     async def asearch(
@@ -151,16 +158,21 @@ class Retriever:
         return await asyncio.to_thread(self.search, query, k, spaces)
 
     def _candidates(
-        self, query: str, n: int, spaces: Sequence[str] | None, vector: np.ndarray | None
+        self,
+        query: str,
+        n: int,
+        spaces: Sequence[str] | None,
+        vector: np.ndarray | None,
+        index: LexicalIndex,
     ) -> list[Hit]:
         """Chunks, best first, by the configured mode."""
         mode = self.config.mode
         if mode == "dense":
-            return self._dense(query, n, spaces, vector)
-        lexical = self.lexical.search(query, n, spaces)
+            return self._dense(query, n, spaces, vector, index)
+        lexical = index.search(query, n, spaces)
         if mode == "bm25":
             return [_hit(doc, s) for doc, s in lexical]
-        dense = self._dense(query, n, spaces, vector)
+        dense = self._dense(query, n, spaces, vector, index)
         w, rrf_k = self.config.dense_weight, self.config.rrf_k
         floor = min((h.score for h in dense), default=0.0)
         fused: dict[str, tuple[Hit, float]] = {}
@@ -176,7 +188,12 @@ class Retriever:
         )
 
     def _dense(
-        self, query: str, n: int, spaces: Sequence[str] | None, vector: np.ndarray | None
+        self,
+        query: str,
+        n: int,
+        spaces: Sequence[str] | None,
+        vector: np.ndarray | None,
+        lexical: LexicalIndex,
     ) -> list[Hit]:
         """Chroma's nearest chunks within ``spaces``.
 
@@ -189,12 +206,12 @@ class Retriever:
         if spaces is None:
             return self.index.search(query, k=n, vector=query_vector)
         allowed = set(spaces)
-        unfiltered = bool(len(self.lexical)) and self.lexical.scopes <= allowed
+        unfiltered = bool(len(lexical)) and lexical.scopes <= allowed
         scope = None if unfiltered else sorted(allowed)
         hits = self.index.search(query, k=n, scope=scope, vector=query_vector)
         return [hit for hit in hits if hit.scope in allowed]
 
-    def _passages(self, ranked: list[Hit], limit: int) -> list[Hit]:
+    def _passages(self, ranked: list[Hit], limit: int, sections: Sections) -> list[Hit]:
         """Each section once, at the rank of its best chunk, as its passage (``limit`` of
         them)."""
         seen: set[int] = set()
@@ -202,7 +219,7 @@ class Retriever:
         for hit in ranked:
             if len(passages) >= limit:
                 break
-            section = self.sections.of(hit.id)
+            section = sections.of(hit.id)
             if section is None:  # stored after the lexical index was built
                 passages.append(hit)
                 continue
@@ -213,16 +230,16 @@ class Retriever:
             passages.append(replace(hit, text=text, chunk_text=hit.text))
         return passages
 
-    def _rerank(self, passages: list[Hit], vector: np.ndarray) -> list[Hit]:
+    def _rerank(self, passages: list[Hit], vector: np.ndarray, sections: Sections) -> list[Hit]:
         """Passages ordered by ``score / best + heading_weight * heading similarity``."""
         if not passages:
             return passages
-        matrix = self.heading_matrix()
+        matrix = self.heading_matrix(sections)
         best = max(h.score for h in passages) or 1.0
         weight = self.config.heading_weight
         rescored = []
         for hit in passages:
-            section = self.sections.of(hit.id)
+            section = sections.of(hit.id)
             heading = float(matrix[section.index] @ vector) if section is not None else 0.0
             rescored.append(replace(hit, score=hit.score / best + weight * heading))
         ranked = sorted(rescored, key=lambda h: h.score, reverse=True)
