@@ -24,12 +24,12 @@ def open_index(settings: Settings) -> KnowledgeIndex:
 
 
 def open_retriever(settings: Settings, index: KnowledgeIndex | None = None) -> Retriever:
-    """The shipped retriever over the settings' index; its BM25 index lives in
+    """The shipped retriever over the settings' index; its local copy (BM25 + vectors) lives in
     ``<data dir>/lexical/<collection>`` and is rebuilt when it no longer matches the store, its
     heading vectors in ``<collection>-headings.npz`` beside it (embedded here when missing)."""
     index = index or open_index(settings)
     folder = settings.data_dir / "lexical"
-    lexical = open_lexical(folder / settings.collection, index.iter_chunks, index.ids())
+    lexical = open_lexical(folder / settings.collection, index)
     headings = HeadingVectors(index.embedder, folder / f"{settings.collection}-headings.npz")
     retriever = Retriever(index, lexical, headings=headings)
     retriever.heading_matrix()

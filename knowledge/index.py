@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 _COLLECTION_NAME = re.compile(r"^[a-zA-Z0-9._-]{3,512}$")
+_REVISION = "revision"
 _PAGE = 1000
 
 
@@ -183,6 +185,29 @@ class KnowledgeIndex:
                 else "check the data dir",
             ) from exc
         self._client = client
+        self._name = collection
+
+    def revision(self) -> str:
+        """A token that changes whenever the stored chunks do (set by every write of this
+        class, in any process); ``""`` for a store written before revisions existed."""
+        try:
+            collection = self._client.get_collection(self._name, embedding_function=None)
+        except Exception as exc:
+            raise RetrievalError(
+                f"cannot read the knowledge index at {self.location}: {exc}",
+                hint="check that Chroma is running and the collection exists",
+            ) from exc
+        return str((collection.metadata or {}).get(_REVISION, ""))
+
+    def _changed(self) -> None:
+        """Give the store a new revision (other metadata kept; HNSW settings live in the
+        collection's configuration and cannot be changed here)."""
+        metadata = {
+            key: value
+            for key, value in (self._collection.metadata or {}).items()
+            if not key.startswith("hnsw:")
+        }
+        self._collection.modify(metadata={**metadata, _REVISION: uuid.uuid4().hex})
 
     def count(self) -> int:
         """Number of chunks stored (all scopes)."""
@@ -252,6 +277,8 @@ class KnowledgeIndex:
                     ids=[chunk.id for chunk in part],
                     metadatas=[_metadata(chunk, update, update.doc_hash) for chunk in part],
                 )
+        if plans:
+            self._changed()
         return [
             UpsertResult(len(p.new), len(p.update.chunks) - len(p.new), len(p.stale)) for p in plans
         ]
@@ -261,6 +288,8 @@ class KnowledgeIndex:
         ids = self._ids_where(_doc_filter(source, scope))
         for start in range(0, len(ids), _PAGE):
             self._collection.delete(ids=ids[start : start + _PAGE])
+        if ids:
+            self._changed()
         return len(ids)
 
     def documents(self, scope: str) -> dict[str, StoredDoc]:
@@ -268,7 +297,7 @@ class KnowledgeIndex:
         (read from each document's first chunk, so one record per document)."""
         found: dict[str, StoredDoc] = {}
         where = {"$and": [{"scope": scope}, {"position": 0}]}
-        for _, _, meta in self._pages(where, include_documents=False):
+        for _, _, meta, _ in self._pages(where, include_documents=False):
             source = _as_str(meta.get("source"))
             chunks = meta.get("doc_chunks")
             found[source] = StoredDoc(
@@ -278,9 +307,18 @@ class KnowledgeIndex:
 
     def iter_chunks(self, scope: str | None = None, batch: int = 1000) -> Iterator[StoredChunk]:
         """Every stored chunk (of ``scope``, or all), ``batch`` records per read."""
+        for chunk, _ in self.iter_vectors(scope, batch, vectors=False):
+            yield chunk
+
+    def iter_vectors(
+        self, scope: str | None = None, batch: int = 1000, *, vectors: bool = True
+    ) -> Iterator[tuple[StoredChunk, Sequence[float] | None]]:
+        """Every stored chunk with its vector (``None`` when ``vectors`` is off)."""
         where: dict[str, Any] | None = {"scope": scope} if scope is not None else None
-        for cid, text, meta in self._pages(where, include_documents=True, page=batch):
-            yield StoredChunk(
+        for cid, text, meta, vector in self._pages(
+            where, include_documents=True, page=batch, include_vectors=vectors
+        ):
+            chunk = StoredChunk(
                 id=cid,
                 text=text,
                 source=_as_str(meta.get("source")),
@@ -291,23 +329,36 @@ class KnowledgeIndex:
                 position=int(meta.get("position") or 0),
                 url=_as_str(meta.get("url")),
             )
+            yield chunk, vector
 
     def ids(self, scope: str | None = None) -> list[str]:
         """Ids of every stored chunk (of ``scope``, or all)."""
         return self._ids_where({"scope": scope} if scope is not None else None)
 
     def _pages(
-        self, where: dict[str, Any] | None, include_documents: bool, page: int = _PAGE
-    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """(id, document, metadata) of every record matching ``where``, ``page`` at a time."""
-        include: Any = ["metadatas", "documents"] if include_documents else ["metadatas"]
+        self,
+        where: dict[str, Any] | None,
+        include_documents: bool,
+        page: int = _PAGE,
+        include_vectors: bool = False,
+    ) -> Iterator[tuple[str, str, dict[str, Any], Sequence[float] | None]]:
+        """(id, document, metadata, vector) of every record matching ``where``, ``page`` at a
+        time (document ``""`` and vector ``None`` when not asked for)."""
+        include: Any = ["metadatas"]
+        include += ["documents"] if include_documents else []
+        include += ["embeddings"] if include_vectors else []
         offset = 0
         while True:
             result = self._collection.get(where=where, include=include, limit=page, offset=offset)
-            documents = result.get("documents") or [""] * len(result["ids"])
-            metadatas = result.get("metadatas") or [{}] * len(result["ids"])
-            for cid, doc, meta in zip(result["ids"], documents, metadatas, strict=True):
-                yield cid, doc or "", dict(meta or {})
+            n = len(result["ids"])
+            documents = result.get("documents") or [""] * n
+            metadatas = result.get("metadatas") or [{}] * n
+            embeddings = result.get("embeddings")
+            vectors = [None] * n if embeddings is None else list(embeddings)
+            for cid, doc, meta, vector in zip(
+                result["ids"], documents, metadatas, vectors, strict=True
+            ):
+                yield cid, doc or "", dict(meta or {}), vector
             if len(result["ids"]) < page:
                 return
             offset += page
@@ -380,4 +431,4 @@ class KnowledgeIndex:
     def sources(self, scope: str | None = None) -> list[str]:
         """Sorted distinct sources stored (optionally only those in ``scope``)."""
         where: dict[str, Any] | None = {"scope": scope} if scope is not None else None
-        return sorted({_as_str(meta.get("source")) for _, _, meta in self._pages(where, False)})
+        return sorted({_as_str(meta.get("source")) for _, _, meta, _ in self._pages(where, False)})

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from knowledge.chunking import context_header
@@ -26,17 +27,25 @@ _MAX_OVERLAP_WORDS = 120
 """The chunker repeats at most 40 word pieces; words are never more than pieces."""
 _MIN_OVERLAP_WORDS = 2
 """A single shared word at a cut is a coincidence, not an overlap."""
+_TAIL_CHARS = 4000
+"""Enough characters for ``_MAX_OVERLAP_WORDS`` words of prose."""
+_CACHED_PASSAGES = 4096
 DEFAULT_PASSAGE_CHARS = 6000
 """About 1,500 word pieces: the longest FAQ answer is ~1,100."""
 
 
 def stitch(first: str, second: str) -> str:
     """``second`` appended to ``first`` without the words it repeats from ``first``'s end."""
-    head = first.split()[-_MAX_OVERLAP_WORDS:]
-    matches = list(_WORD.finditer(second, 0))[: len(head)]
+    head = first[-_TAIL_CHARS:].split()[-_MAX_OVERLAP_WORDS:]
+    matches = list(islice(_WORD.finditer(second), len(head)))
     tail = [m.group() for m in matches]
-    for size in range(min(len(head), len(tail)), _MIN_OVERLAP_WORDS - 1, -1):
-        if head[-size:] == tail[:size]:
+    if not tail:
+        return first
+    for start, word in enumerate(head):  # the longest overlap starts earliest
+        size = len(head) - start
+        if word != tail[0] or size < _MIN_OVERLAP_WORDS or size > len(tail):
+            continue
+        if head[start:] == tail[:size]:
             rest = second[matches[size - 1].end() :].lstrip(" ")
             if not rest.strip():
                 return first
@@ -57,8 +66,12 @@ class Section:
     def window(self, chunk_id: str, max_chars: int) -> str:
         """The whole section when it fits ``max_chars``, else the chunks around ``chunk_id``
         (the following ones first) that fit, stitched."""
+        return self.text(*self.bounds(chunk_id, max_chars))
+
+    def bounds(self, chunk_id: str, max_chars: int) -> tuple[int, int]:
+        """``(start, end)``: the chunks ``window`` joins."""
         if sum(len(t) for t in self.texts) <= max_chars:
-            return self.text(0, len(self.texts))
+            return 0, len(self.texts)
         at = self.ids.index(chunk_id)
         start, end = at, at + 1
         size = len(self.texts[at])
@@ -73,7 +86,7 @@ class Section:
                     size += len(self.texts[candidate])
                     start, end = min(start, candidate), max(end, candidate + 1)
                     grown = True
-        return self.text(start, end)
+        return start, end
 
     def text(self, start: int, end: int) -> str:
         """Chunks ``start`` to ``end`` (exclusive), stitched."""
@@ -92,6 +105,7 @@ class Sections:
         """Set by the retriever: one heading vector per section (row = section index)."""
         self._sections: list[Section] = []
         self._of: dict[str, int] = {}
+        self._texts: dict[tuple[int, int, int], str] = {}
         run: list[StoredChunk] = []
         for chunk in ordered:
             if run and not _continues(run[-1], chunk):
@@ -122,6 +136,16 @@ class Sections:
     def contexts(self) -> list[str]:
         """Every section's context, in section index order."""
         return [section.context for section in self._sections]
+
+    def passage(self, section: Section, chunk_id: str, max_chars: int) -> str:
+        """``section.window(chunk_id, max_chars)``, remembered (sections do not change)."""
+        key = (section.index, *section.bounds(chunk_id, max_chars))
+        text = self._texts.get(key)
+        if text is None:
+            if len(self._texts) >= _CACHED_PASSAGES:
+                self._texts.clear()
+            text = self._texts[key] = section.text(key[1], key[2])
+        return text
 
     def of(self, chunk_id: str) -> Section | None:
         """The section holding ``chunk_id`` (``None`` for a chunk this map has not seen)."""

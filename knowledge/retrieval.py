@@ -2,7 +2,8 @@
 
 Stages, each switchable in ``RetrievalConfig`` so the benchmark measures what each adds:
 
-1. candidates: ``dense`` (MiniLM cosine from Chroma), ``bm25`` (the lexical index) or ``hybrid``:
+1. candidates: ``dense`` (MiniLM cosine, exact over the local copy of the vectors, see
+   ``knowledge.lexical``), ``bm25`` (the same copy's BM25 index) or ``hybrid``:
    ``candidates`` chunks from each list, fused by weighted reciprocal rank,
    ``dense_weight / (rrf_k + rank_dense) + (1 - dense_weight) / (rrf_k + rank_bm25)``;
 2. passages: each chunk becomes its section (``knowledge.passages``); the best chunk of a
@@ -45,6 +46,8 @@ class RetrievalConfig:
     """How ``Retriever.search`` ranks; the defaults are the shipped configuration."""
 
     mode: Mode = "hybrid"
+    exact_dense: bool = True
+    """Dense search over the local copy's vectors (exact) rather than Chroma's HNSW index."""
     candidates: int = 50
     """Chunks taken from each list before fusing."""
     dense_weight: float = 0.7
@@ -64,6 +67,9 @@ class RetrievalConfig:
 CONFIGURATIONS: dict[str, RetrievalConfig] = {
     "bm25": RetrievalConfig(mode="bm25", passages=False, heading_weight=0),
     "dense": RetrievalConfig(mode="dense", passages=False, heading_weight=0),
+    "dense (Chroma HNSW)": RetrievalConfig(
+        mode="dense", passages=False, heading_weight=0, exact_dense=False
+    ),
     "hybrid": RetrievalConfig(passages=False, heading_weight=0),
     "bm25+passages": RetrievalConfig(mode="bm25", heading_weight=0),
     "dense+passages": RetrievalConfig(mode="dense", heading_weight=0),
@@ -111,12 +117,18 @@ class Retriever:
         self.lexical, self.sections = lexical, sections
 
     def refresh(self) -> None:
-        """Rebuild the lexical index from the store (after an ingest in this process)."""
-        self._use(LexicalIndex.build(self.index.iter_chunks()))
+        """Re-read the local copy (BM25 + vectors) from the store."""
+        self._use(LexicalIndex.from_store(self.index))
 
     def _check_lexical(self) -> None:
-        """A different chunk count in the store means an ingest happened elsewhere: rebuild."""
-        if self.index.count() != len(self.lexical):
+        """Re-read the local copy when the store changed since it was read (its revision; the
+        chunk count for a store without revisions), in this process or another."""
+        revision = self.index.revision()
+        if revision:
+            stale = revision != self.lexical.revision or self.lexical.vectors is None
+        else:
+            stale = self.index.count() != len(self.lexical)
+        if stale:
             self.refresh()
 
     def heading_matrix(self, sections: Sections | None = None) -> np.ndarray:
@@ -133,8 +145,7 @@ class Retriever:
         """The ``k`` best passages (or chunks) for ``query`` from ``spaces`` (all when
         ``None``), best first."""
         config = self.config
-        if config.mode != "dense" or config.passages:
-            self._check_lexical()
+        self._check_lexical()
         needs_vector = config.mode != "bm25" or (config.passages and config.heading_weight)
         vector = (
             np.asarray(self.index.embedder.embed_one(query), dtype=np.float32)
@@ -195,13 +206,17 @@ class Retriever:
         vector: np.ndarray | None,
         lexical: LexicalIndex,
     ) -> list[Hit]:
-        """Chroma's nearest chunks within ``spaces``.
+        """The nearest chunks within ``spaces``: exact, from the local copy's vectors (see
+        ``knowledge.lexical``), or from Chroma's HNSW index when the copy has none or the
+        configuration asks for it.
 
-        Chroma's metadata filter costs ~90 ms at 17,000 chunks, so when every space in the
-        store is one the asker may read the filter is left out (it would keep everything). A
-        chunk of another space stored since the lexical index was last built is still never
-        returned: every hit's space is checked.
+        Chroma's metadata filter costs 60-90 ms at 17,000 chunks, so when every space in the
+        store is one the asker may read the filter is left out there (it would keep
+        everything); every hit's space is still checked.
         """
+        if lexical.vectors is not None and vector is not None and self.config.exact_dense:
+            found = lexical.dense(vector, n, spaces)
+            return [_hit(doc, score, score) for doc, score in found]
         query_vector = vector.tolist() if vector is not None else None
         if spaces is None:
             return self.index.search(query, k=n, vector=query_vector)
@@ -226,7 +241,7 @@ class Retriever:
             if section.index in seen:
                 continue
             seen.add(section.index)
-            text = section.window(hit.id, self.config.passage_chars)
+            text = sections.passage(section, hit.id, self.config.passage_chars)
             passages.append(replace(hit, text=text, chunk_text=hit.text))
         return passages
 

@@ -107,7 +107,7 @@ def bench_retrieval(
         ingest_paths(index, [docs], scope=BENCH_SPACE, progress=False)
         rerun_s = time.perf_counter() - started
         started = time.perf_counter()
-        lexical = LexicalIndex.build(index.iter_chunks())
+        lexical = LexicalIndex.from_store(index)
         lexical_s = time.perf_counter() - started
         headings = HeadingVectors(index.embedder)
         started = time.perf_counter()

@@ -70,7 +70,7 @@ def make_context(tmp_path: Path, index: KnowledgeIndex, intent: str, reply: str)
         llm=GenericFakeChatModel(messages=iter([AIMessage(reply)] * 3)),
         classifier=FixedIntent(intent),  # type: ignore[arg-type]
         index=index,
-        retriever=Retriever(index, LexicalIndex.build(index.iter_chunks())),
+        retriever=Retriever(index, LexicalIndex.from_store(index)),
         tools=default_registry(),
     )
 

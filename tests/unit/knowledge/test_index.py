@@ -97,8 +97,8 @@ def test_persists_and_uses_cosine_without_default_embedding(
     assert reopened.count() == 2
     client = chromadb.PersistentClient(str(path), settings=Settings(anonymized_telemetry=False))
     collection = client.get_collection("knowledge", embedding_function=None)
-    assert (collection.metadata or {}).get("hnsw:space") == "cosine"
-    assert collection.configuration["hnsw"]["space"] == "cosine"  # type: ignore[index]
+    assert collection.configuration["hnsw"]["space"] == "cosine"
+    assert collection.configuration["hnsw"]["space"] == "cosine"
     assert collection.configuration.get("embedding_function") is None
     stored = collection.get(include=["embeddings", "metadatas"])
     assert stored["embeddings"] is not None and stored["metadatas"] is not None

@@ -72,7 +72,7 @@ def test_search_results_carry_declared_or_derived_links(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="base-url"):
         ingest_paths(index, [docs], progress=False, base_url="docs.example.com")
     ingest_paths(index, [docs], progress=False, base_url="https://docs.example.com/handbook/")
-    retriever = Retriever(index, LexicalIndex.build(index.iter_chunks()))
+    retriever = Retriever(index, LexicalIndex.from_store(index))
     rollback = retriever.search("how do I roll back a deploy", k=1)[0]
     assert rollback.url == "https://docs.example.com/handbook/ops/deploys.md"
     vpn = retriever.search("how do I reset the VPN", k=1)[0]

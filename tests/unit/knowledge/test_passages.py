@@ -144,7 +144,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeIndex:
 def test_the_default_returns_whole_sections_once_and_drops_near_duplicates(
     store: KnowledgeIndex,
 ) -> None:
-    retriever = Retriever(store, LexicalIndex.build(store.iter_chunks()))
+    retriever = Retriever(store, LexicalIndex.from_store(store))
     hits = retriever.search("which step checks the metrics service", k=5, spaces=["team"])
     rollout = [h for h in hits if h.heading.endswith("Checking every service")]
     assert len(rollout) == 1, "one section takes one place however many chunks matched"
@@ -158,7 +158,7 @@ def test_the_default_returns_whole_sections_once_and_drops_near_duplicates(
 def test_without_a_filter_a_chunk_of_another_space_added_later_is_still_never_returned(
     store: KnowledgeIndex, tmp_path: Path
 ) -> None:
-    retriever = Retriever(store, LexicalIndex.build(store.iter_chunks()), RetrievalConfig())
+    retriever = Retriever(store, LexicalIndex.from_store(store), RetrievalConfig(exact_dense=False))
     assert retriever.lexical.scopes == {"team"}
     secret = tmp_path / "secret"
     secret.mkdir()

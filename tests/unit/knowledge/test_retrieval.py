@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from knowledge.embeddings import get_embedder
@@ -39,7 +40,7 @@ def retrievers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Retriever]
     index = KnowledgeIndex(get_embedder(), path=root / "chroma", collection="retrieval-test")
     ingest_paths(index, [root / "public"], scope="public", progress=False)
     ingest_paths(index, [root / "hr"], scope="hr", progress=False)
-    lexical = LexicalIndex.build(index.iter_chunks())
+    lexical = LexicalIndex.from_store(index)
     return {name: Retriever(index, lexical, config) for name, config in CONFIGURATIONS.items()}
 
 
@@ -63,17 +64,59 @@ def test_a_space_the_asker_lacks_is_never_returned(
     assert retrievers[mode].search(question, k=10, spaces=["nobody"]) == []
 
 
-def test_the_lexical_index_survives_a_restart_and_rebuilds_when_the_store_changes(
-    retrievers: dict[str, Retriever], tmp_path: Path
+def test_the_local_copy_survives_a_restart_and_is_rebuilt_when_the_store_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    index = retrievers["bm25"].index
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "vpn.md").write_text(PUBLIC["vpn.md"])
+    index = KnowledgeIndex(get_embedder(), path=tmp_path / "chroma", collection="copy-test")
+    ingest_paths(index, [docs], scope="public", progress=False)
     path = tmp_path / "lexical"
-    first = open_lexical(path, index.iter_chunks, index.ids())
-    assert (path / "chunks.jsonl").exists()
-    again = open_lexical(path, lambda: pytest.fail("must not rebuild"), index.ids())  # type: ignore[arg-type,return-value]
-    assert again.fingerprint == first.fingerprint and len(again) == len(first)
-    changed = open_lexical(path, lambda: list(index.iter_chunks())[:1], ["another-id"])
-    assert len(changed) == 1, "a different set of ids in the store forces a rebuild"
+    first = open_lexical(path, index)
+    assert (path / "chunks.jsonl").exists() and (path / "vectors.npy").exists()
+    assert first.vectors is not None and first.vectors.shape == (len(first), 384)
+    assert first.revision == index.revision() != ""
+    with monkeypatch.context() as patch:
+        patch.setattr(LexicalIndex, "from_store", lambda _: pytest.fail("must not rebuild"))
+        again = open_lexical(path, index)
+    assert again.fingerprint == first.fingerprint and again.vectors is not None
+    assert np.allclose(again.vectors, first.vectors)
+    (docs / "deploys.md").write_text(PUBLIC["deploys.md"])
+    other_process = KnowledgeIndex(get_embedder(), path=tmp_path / "chroma", collection="copy-test")
+    ingest_paths(other_process, [docs], scope="public", progress=False)
+    assert index.revision() != first.revision, "a write anywhere changes the revision"
+    assert len(open_lexical(path, index)) > len(first)
+
+
+def test_a_retriever_sees_an_ingest_made_by_another_process(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "vpn.md").write_text(PUBLIC["vpn.md"])
+    index = KnowledgeIndex(get_embedder(), path=tmp_path / "chroma", collection="sync-test")
+    ingest_paths(index, [docs], scope="public", progress=False)
+    retriever = Retriever(index, LexicalIndex.from_store(index))
+    assert retriever.search("roll back a bad release", k=1)[0].source == "docs/vpn.md"
+    (docs / "vpn.md").write_text(PUBLIC["deploys.md"])  # same count of chunks, new content
+    writer = KnowledgeIndex(get_embedder(), path=tmp_path / "chroma", collection="sync-test")
+    ingest_paths(writer, [docs], scope="public", progress=False)
+    hit = retriever.search("roll back a bad release", k=1)[0]
+    assert "deploy rollback" in hit.text, "the changed document is searched, not the old copy"
+
+
+def test_exact_dense_search_matches_brute_force_and_respects_spaces(
+    retrievers: dict[str, Retriever],
+) -> None:
+    lexical = LexicalIndex.from_store(retrievers["dense"].index)
+    assert lexical.vectors is not None
+    vector = np.asarray(get_embedder().embed_one("VPN certificate"), dtype=np.float32)
+    found = lexical.dense(vector, 3)
+    expected = sorted(
+        zip(lexical.docs, lexical.vectors @ vector, strict=True), key=lambda p: -p[1]
+    )[:3]
+    assert [d.id for d, _ in found] == [d.id for d, _ in expected]
+    assert all(d.scope == "public" for d, _ in lexical.dense(vector, 10, ["public"]))
+    assert lexical.dense(vector, 10, ["nobody"]) == []
 
 
 def test_relevance_rule_and_metrics() -> None:
