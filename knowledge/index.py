@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from knowledge.chroma import open_client
 from knowledge.chunking import Chunk
 from knowledge.embeddings import Embedder
+from knowledge.records import Hit, SourceUpdate, StoredChunk, StoredDoc, UpsertResult
 from observe.errors import ConfigError, RetrievalError, ServiceError
 
 if TYPE_CHECKING:
@@ -52,78 +53,6 @@ def _as_float(value: Any) -> float | None:
 
 def _as_str(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-@dataclass(frozen=True)
-class UpsertResult:
-    """What ``upsert_source`` changed: chunks embedded and added, kept as they were, deleted."""
-
-    added: int
-    unchanged: int
-    removed: int
-
-
-@dataclass(frozen=True)
-class SourceUpdate:
-    """The complete new chunk list of one document, for ``upsert_sources``."""
-
-    source: str
-    scope: str
-    chunks: list[Chunk]
-    updated_at: float | None = None
-    doc_hash: str = ""
-    url: str = ""
-    """The document's web address, when it has one."""
-
-
-@dataclass(frozen=True)
-class StoredDoc:
-    """What the index knows about one stored document (see ``documents``)."""
-
-    source: str
-    doc_hash: str
-    chunks: int
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """One stored chunk as ``iter_chunks`` returns it."""
-
-    id: str
-    text: str
-    source: str
-    heading: str
-    title: str
-    scope: str
-    updated_at: float | None = None
-    position: int = 0
-    """Order within its source (consecutive chunks under one heading form a section)."""
-    url: str = ""
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One search result; ``score`` ranks results (for a dense search the cosine similarity)."""
-
-    id: str
-    text: str
-    source: str
-    heading: str
-    score: float
-    updated_at: float | None = None
-    """When the source document was last modified (Unix time), if known."""
-    title: str = ""
-    """The title of the document the chunk comes from."""
-    scope: str = ""
-    """The knowledge space the chunk belongs to."""
-    url: str = ""
-    """The source document's web address, when it has one."""
-    similarity: float | None = None
-    """Cosine similarity of the question and the best chunk (an upper bound for a chunk only
-    the lexical index found); ``None`` when nothing dense was searched."""
-    chunk_text: str = ""
-    """The matching chunk when ``text`` is the passage around it (see ``knowledge.passages``);
-    empty when ``text`` is the chunk itself."""
 
 
 @dataclass

@@ -29,9 +29,10 @@ from typing import Any
 import structlog
 
 from knowledge.chunking import DEFAULT_SETTINGS, ChunkSettings, chunk_document
-from knowledge.index import KnowledgeIndex, SourceUpdate, StoredDoc
+from knowledge.index import KnowledgeIndex
 from knowledge.links import joined_url, web_url
 from knowledge.loaders import SUPPORTED_SUFFIXES, is_supported, load_document, read_bytes
+from knowledge.records import SourceUpdate, StoredDoc
 from knowledge.tokens import get_token_counter
 from observe.errors import ConfigError, IngestError
 

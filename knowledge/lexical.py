@@ -31,7 +31,8 @@ import numpy as np
 import Stemmer
 from threadpoolctl import ThreadpoolController
 
-from knowledge.index import KnowledgeIndex, StoredChunk
+from knowledge.index import KnowledgeIndex
+from knowledge.records import StoredChunk
 
 _STEMMER = Stemmer.Stemmer("english")
 _BLAS = ThreadpoolController()

@@ -20,7 +20,7 @@ from itertools import islice
 from typing import Any
 
 from knowledge.chunking import context_header
-from knowledge.index import StoredChunk
+from knowledge.records import StoredChunk
 
 _WORD = re.compile(r"\S+")
 _MAX_OVERLAP_WORDS = 120

@@ -33,9 +33,10 @@ from typing import Literal
 import numpy as np
 
 from knowledge.headings import HeadingVectors
-from knowledge.index import Hit, KnowledgeIndex, StoredChunk
+from knowledge.index import KnowledgeIndex
 from knowledge.lexical import LexicalIndex
 from knowledge.passages import DEFAULT_PASSAGE_CHARS, Sections
+from knowledge.records import Hit, StoredChunk
 
 Mode = Literal["dense", "bm25", "hybrid"]
 _WORD = re.compile(r"\w+")

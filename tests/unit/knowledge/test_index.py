@@ -16,8 +16,9 @@ from chromadb.config import Settings
 
 from knowledge.chunking import chunk_sections
 from knowledge.embeddings import Embedder, get_embedder
-from knowledge.index import Hit, KnowledgeIndex, SourceUpdate, StoredChunk, StoredDoc
+from knowledge.index import KnowledgeIndex
 from knowledge.loaders import Section
+from knowledge.records import Hit, SourceUpdate, StoredChunk, StoredDoc
 from observe.errors import ConfigError, RetrievalError, ServiceError
 
 

@@ -10,11 +10,12 @@ import pytest
 from knowledge.chunking import ChunkSettings, chunk_sections
 from knowledge.embeddings import get_embedder
 from knowledge.headings import HeadingVectors
-from knowledge.index import KnowledgeIndex, StoredChunk
+from knowledge.index import KnowledgeIndex
 from knowledge.ingest import ingest_paths
 from knowledge.lexical import LexicalIndex
 from knowledge.markup import Section
 from knowledge.passages import Sections, stitch
+from knowledge.records import StoredChunk
 from knowledge.retrieval import RetrievalConfig, Retriever
 
 SENTENCES = [
@@ -175,7 +176,7 @@ def test_without_a_filter_a_chunk_of_another_space_added_later_is_still_never_re
 
 
 def test_the_source_penalty_interleaves_documents() -> None:
-    from knowledge.index import Hit
+    from knowledge.records import Hit
     from knowledge.retrieval import _diversify
 
     def hit(cid: str, source: str, score: float) -> Hit:
