@@ -304,6 +304,38 @@ def bench_intents(
         out.print(render_table(report))
 
 
+@bench_app.command("guards")
+def bench_guards(
+    data: Annotated[
+        Path, typer.Option("--data", help='JSONL rows {"id", "text", "label": attack|benign}.')
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """TPR, FPR, precision, per-source rates and latency of the input guard."""
+    from graph.settings import load_settings
+    from guards.guard_bench import bench_guards as run_bench
+
+    max_chars = run_command(load_settings).max_input_chars
+    result = run_async(lambda: run_bench(data, max_chars=max_chars))
+    if as_json:
+        print_json(result)
+        return
+    out.print(
+        f"{result['rows']} rows ({result['attacks']} attack, {result['benign']} benign): "
+        f"TPR {result['TPR']}, FPR {result['FPR']}, precision {result['precision']}, "
+        f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms",
+        highlight=False,
+    )
+    for source, stats in result["by_source"].items():
+        out.print(f"  {source or '(no source)'}: {stats}", highlight=False)
+    out.print(f"refusal reasons: {result['reasons']}", highlight=False)
+    out.print(
+        f"{len(result['missed'])} attacks missed, {len(result['false_alarms'])} benign flagged "
+        "(ids with --json)",
+        highlight=False,
+    )
+
+
 @bench_app.command("model")
 def bench_model(
     runs: Annotated[int, typer.Option(min=1, max=50, help="Generations to time.")] = 5,

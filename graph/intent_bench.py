@@ -97,7 +97,7 @@ class IntentReport:
 def load_rows(path: Path) -> list[dict[str, str]]:
     """Read labelled JSONL rows; raises ``InputRejected`` naming the line of the first bad row."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028
     except OSError as exc:
         raise InputRejected(
             f"cannot read intent data {str(path)!r}: {exc.strerror or exc}",

@@ -71,7 +71,7 @@ def summarize(ranks: Sequence[int | None], ks: Iterable[int] = (1, 5, 10)) -> di
 def load_queries(path: Path) -> list[Query]:
     """Rows ``{"id", "question"[, "answer", "source"]}`` of a JSON-lines file."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028
     except OSError as exc:
         raise ConfigError(f"cannot read queries file {path}: {exc.strerror}") from None
     queries: list[Query] = []

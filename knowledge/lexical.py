@@ -207,7 +207,7 @@ class LexicalIndex:
         try:
             docs = [
                 StoredChunk(**json.loads(line))
-                for line in (path / _META_FILE).read_text(encoding="utf-8").splitlines()
+                for line in (path / _META_FILE).read_text(encoding="utf-8").split("\n")
                 if line
             ]
             model = bm25s.BM25.load(str(path / "bm25")) if docs else None
