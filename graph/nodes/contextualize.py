@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -25,10 +26,11 @@ async def contextualize(state: State, runtime: Runtime[BotContext]) -> dict[str,
         query = joined(previous, state.clean_question)
         if mode == "model":
             try:
-                query = await rewrite_with_model(
-                    runtime.context.llm, previous, state.clean_question
-                )
-            except Exception as exc:  # a failed rewrite must not fail the turn
+                async with asyncio.timeout(settings.model_timeout_s):
+                    query = await rewrite_with_model(
+                        runtime.context.llm, previous, state.clean_question
+                    )
+            except Exception as exc:  # a failed or hung rewrite must not fail the turn
                 span.set("app.rewrite.fallback", type(exc).__name__)
         span.set("app.rewrite.chars", len(query))
     return {"query": query}

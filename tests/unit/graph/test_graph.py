@@ -6,6 +6,7 @@ tests); Chroma, the embedder, the guards and the tools are the real ones.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -247,3 +248,20 @@ async def test_a_capable_model_rewrites_the_follow_up(
     state, _ = await run_turn(ctx, "what about contractors?", saver=saver)
     assert state["query"] == "How many vacation days do contractors get?"
     assert state["docs"][0]["source"] == "hr/leave.md"
+
+
+async def test_a_hung_rewrite_falls_back_to_joining(tmp_path: Path, index: KnowledgeIndex) -> None:
+    saver = InMemorySaver()
+    ctx = make_context(tmp_path, index, "question", "25 days [1].")
+    await run_turn(ctx, "How many vacation days do employees get?", saver=saver)
+
+    class Hung(GenericFakeChatModel):
+        async def ainvoke(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            await asyncio.sleep(5)  # far past the timeout; a late answer must not be used
+            return AIMessage("How many vacation days do interns get?")
+
+    ctx.settings.rewrite_follow_ups = "model"
+    ctx.settings.model_timeout_s = 0.2
+    ctx.llm = Hung(messages=iter([AIMessage("25 days [1].")]))
+    state, _ = await run_turn(ctx, "what about contractors?", saver=saver)
+    assert state["query"] == "How many vacation days do employees get? what about contractors?"
