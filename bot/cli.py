@@ -383,9 +383,10 @@ def bench_retrieval(
     if as_json:
         print_json(result)
         return
-    print_retrieval_table(f"{first}: {result['queries']} queries", result)
+    default = result["default"]
+    print_retrieval_table(f"{first}: {result['queries']} queries", result, default)
     for path, extra in result["more"].items():
-        print_retrieval_table(f"{path}: {extra['queries']} queries", extra)
+        print_retrieval_table(f"{path}: {extra['queries']} queries", extra, default)
     out.print(
         f"{result['files']} files, {result['chunks']} chunks, {result['sections']} sections; "
         f"ingest {result['ingest_s']} s ({result['ingest_chunks_per_s']} chunks/s), "
@@ -395,7 +396,7 @@ def bench_retrieval(
     )
 
 
-def print_retrieval_table(title: str, result: dict[str, Any]) -> None:
+def print_retrieval_table(title: str, result: dict[str, Any], default: str) -> None:
     """One query set's scores per configuration, and the default's R@5 gains."""
     from rich.table import Table
 
@@ -404,7 +405,7 @@ def print_retrieval_table(title: str, result: dict[str, Any]) -> None:
         table.add_column(column)
     for mode, m in result["modes"].items():
         table.add_row(
-            f"{mode} (default)" if mode == "hybrid+rerank" else mode,
+            f"{mode} (default)" if mode == default else mode,
             *(f"{m[c]:.3f}" for c in ("R@1", "R@5", "R@10", "MRR")),
             f"{m['p50_ms']:.1f}",
             f"{m['p95_ms']:.1f}",

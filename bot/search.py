@@ -9,7 +9,8 @@ from typing import Any
 
 from graph.factories import open_retriever
 from graph.settings import load_settings
-from knowledge.evaluation import load_queries, relative_source
+from knowledge.evaluation import load_queries
+from knowledge.ingest import relative_source
 
 
 def search_command(query: str, *, k: int) -> list[dict[str, Any]]:

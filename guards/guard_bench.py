@@ -8,7 +8,6 @@ precision, per-``source`` rates, p50/p95 latency per message, and the ids of the
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 from guards.input_guard import check_input
 from observe.errors import ConfigError
+from observe.jsonl import json_rows
 from observe.stats import percentile
 
 LABELS = ("attack", "benign")
@@ -37,26 +37,17 @@ class LabelledText:
 
 def load_labelled(path: Path) -> list[LabelledText]:
     """The rows of ``path``; a bad row is one clear error naming its line."""
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    hint = 'each line must be a JSON object with "id", "text" and "label"'
     rows: list[LabelledText] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for where, raw in json_rows(path, hint):
         try:
-            raw = json.loads(line)
             row = LabelledText(
                 str(raw["id"]), str(raw["text"]), str(raw["label"]), str(raw.get("source", ""))
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(
-                f"{path}:{number}: not a row ({type(exc).__name__}: {exc})",
-                hint='each line must be a JSON object with "id", "text" and "label"',
-            ) from None
+        except KeyError as exc:
+            raise ConfigError(f"{where}: not a row (no {exc} field)", hint=hint) from None
         if row.label not in LABELS:
-            raise ConfigError(f"{path}:{number}: label {row.label!r} is not one of {LABELS}")
+            raise ConfigError(f"{where}: label {row.label!r} is not one of {LABELS}")
         rows.append(row)
     if not rows:
         raise ConfigError(f"{path} has no rows")

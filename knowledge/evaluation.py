@@ -8,13 +8,14 @@ relative to the ingested root (``relative_source``).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge.ingest import relative_source
 from observe.errors import ConfigError
+from observe.jsonl import json_rows
 
 _WORD = re.compile(r"[a-z0-9_]{3,}")
 RELEVANCE_THRESHOLD = 0.6
@@ -33,11 +34,6 @@ class Query:
 def words(text: str) -> set[str]:
     """Distinct lower-case words of three or more letters (digits and ``_`` count as letters)."""
     return set(_WORD.findall(text.lower()))
-
-
-def relative_source(source: str) -> str:
-    """A stored source (``<ingested dir name>/<path>``) relative to the ingested root."""
-    return source.split("/", 1)[1] if "/" in source else source
 
 
 def is_relevant(
@@ -70,16 +66,10 @@ def summarize(ranks: Sequence[int | None], ks: Iterable[int] = (1, 5, 10)) -> di
 
 def load_queries(path: Path) -> list[Query]:
     """Rows ``{"id", "question"[, "answer", "source"]}`` of a JSON-lines file."""
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028
-    except OSError as exc:
-        raise ConfigError(f"cannot read queries file {path}: {exc.strerror}") from None
+    hint = 'each line must be a JSON object with "id" and "question"'
     queries: list[Query] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for where, row in json_rows(path, hint):
         try:
-            row = json.loads(line)
             queries.append(
                 Query(
                     id=str(row["id"]),
@@ -88,11 +78,8 @@ def load_queries(path: Path) -> list[Query]:
                     source=str(row.get("source", "")),
                 )
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(
-                f"{path}:{number}: not a query row ({type(exc).__name__}: {exc})",
-                hint='each line must be a JSON object with "id" and "question"',
-            ) from None
+        except KeyError as exc:
+            raise ConfigError(f"{where}: not a query row (no {exc} field)", hint=hint) from None
     if not queries:
         raise ConfigError(f"{path} has no queries")
     return queries

@@ -125,6 +125,11 @@ def collect_files(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     return found
 
 
+def relative_source(source: str) -> str:
+    """A source name without its ``<dir name>/`` prefix: the path under the ingested folder."""
+    return source.split("/", 1)[1] if "/" in source else source
+
+
 def document_hash(
     data: bytes, settings: ChunkSettings = DEFAULT_SETTINGS, base_url: str = ""
 ) -> str:
@@ -240,8 +245,7 @@ class _Run:
             if stored is not None:
                 report.chunks_removed += self.index.delete_source(source, self.scope)
             return
-        relative = source.split("/", 1)[1] if "/" in source else source
-        url = document.url or joined_url(self.base_url, relative)
+        url = document.url or joined_url(self.base_url, relative_source(source))
         self.pending.append(SourceUpdate(source, self.scope, chunks, mtime, doc_hash, url))
 
     def flush(self) -> None:

@@ -175,16 +175,16 @@ class Retriever:
         n: int,
         spaces: Sequence[str] | None,
         vector: np.ndarray | None,
-        index: LexicalIndex,
+        local: LexicalIndex,
     ) -> list[Hit]:
-        """Chunks, best first, by the configured mode."""
+        """Chunks, best first, by the configured mode (``local``: the store's local copy)."""
         mode = self.config.mode
         if mode == "dense":
-            return self._dense(query, n, spaces, vector, index)
-        lexical = index.search(query, n, spaces)
+            return self._dense(query, n, spaces, vector, local)
+        lexical = local.search(query, n, spaces)
         if mode == "bm25":
             return [_hit(doc, s) for doc, s in lexical]
-        dense = self._dense(query, n, spaces, vector, index)
+        dense = self._dense(query, n, spaces, vector, local)
         w, rrf_k = self.config.dense_weight, self.config.rrf_k
         floor = min((h.score for h in dense), default=0.0)
         fused: dict[str, tuple[Hit, float]] = {}

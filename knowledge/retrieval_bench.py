@@ -21,12 +21,11 @@ from knowledge.evaluation import (
     Query,
     first_relevant_rank,
     load_queries,
-    relative_source,
     summarize,
 )
 from knowledge.headings import HeadingVectors
 from knowledge.index import KnowledgeIndex
-from knowledge.ingest import ingest_paths
+from knowledge.ingest import ingest_paths, relative_source
 from knowledge.lexical import LexicalIndex
 from knowledge.retrieval import CONFIGURATIONS, DEFAULT_CONFIGURATION, Retriever
 from observe.stats import percentile
@@ -111,8 +110,8 @@ def bench_retrieval(
         lexical_s = time.perf_counter() - started
         headings = HeadingVectors(index.embedder)
         started = time.perf_counter()
-        sections = Retriever(index, lexical, headings=headings)
-        sections.heading_matrix()
+        retriever = Retriever(index, lexical, headings=headings)
+        retriever.heading_matrix()
         headings_s = time.perf_counter() - started
         scored = [score_configurations(index, lexical, headings, q, k) for q in query_sets]
         indexed = {relative_source(doc.source) for doc in lexical.docs}
@@ -122,7 +121,7 @@ def bench_retrieval(
         "queries": len(query_sets[0]),
         "files": report.files_ingested,
         "chunks": chunks,
-        "sections": len(sections.sections),
+        "sections": len(retriever.sections),
         "ingest_s": round(ingest_s, 1),
         "ingest_chunks_per_s": round(chunks / ingest_s, 1) if ingest_s else None,
         "reingest_unchanged_s": round(rerun_s, 2),
