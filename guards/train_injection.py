@@ -1,0 +1,288 @@
+"""Train the prompt-injection model shipped in ``guards/data`` (reproducible, one command).
+
+    python -m guards.train_injection --data ../shared/datasets/injection-dev.jsonl
+
+Training rows: the labelled JSON-lines file(s) given with ``--data`` (``{id, text, label,
+source}``, label ``attack``/``benign``), the hand-written examples in
+``guards/data/injection-examples.yaml`` and, with ``--docs``, documentation passages.
+Texts are normalised (``guards.normalize``) and featurised (``guards.injection.featurize``); the
+model is an L2 logistic regression with balanced class weights (liblinear, deterministic).
+
+Held-out measurement: rows are grouped into clusters of near-duplicates and paraphrase families
+(agglomerative clustering, cosine distance over character n-grams, per label), and a grouped
+k-fold gives every row a score from a model that never saw its cluster. The decision threshold is
+the lowest one whose held-out false-positive rate (patterns included) stays within
+``--max-fpr``; the report (``injection-model.json``) records the data hashes, parameters, the
+threshold and the held-out rates overall and per source. ``--check`` retrains and compares with
+the shipped weights instead of writing them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from guards.docs_sample import paragraph_runs
+from guards.injection import (
+    CHAR_NGRAMS,
+    SEGMENT_CHARS,
+    MODEL_NAME,
+    N_FEATURES,
+    SEGMENT_THRESHOLD,
+    WORD_NGRAMS,
+    InjectionDetector,
+    featurize,
+)
+from guards.injection_patterns import match_patterns
+from guards.normalize import normalize
+from observe.errors import ConfigError
+from observe.jsonl import json_rows
+
+DATA_DIR = Path(__file__).parent / "data"
+EXAMPLES = DATA_DIR / "injection-examples.yaml"
+C = 4.0
+FOLDS = 5
+CLUSTER_DISTANCE = 0.5
+MAX_FPR = 0.02
+MIN_THRESHOLD = 0.5
+DOC_ROWS = 500
+"""Benign documentation passages (and as many single paragraphs) added to the training."""
+SEED = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    text: str
+    attack: bool
+    source: str
+    origin: str = ""
+    """The ``--data`` file the row came from (empty for examples and docs)."""
+
+
+def load_rows(data: list[Path], examples: Path, docs: Path | None) -> list[Row]:
+    """Labelled rows from the JSON-lines files, the hand-written examples, then (with ``docs``)
+    benign documentation passages (``docs_rows``)."""
+    rows: list[Row] = []
+    for path in data:
+        for where, raw in json_rows(path, 'rows {"id", "text", "label": attack|benign}'):
+            if raw.get("label") not in ("attack", "benign") or not isinstance(raw.get("text"), str):
+                raise ConfigError(f"{where}: needs a text and a label attack|benign")
+            source = str(raw.get("source", path.name))
+            rows.append(Row(raw["text"], raw["label"] == "attack", source, path.name))
+    try:
+        groups = yaml.safe_load(examples.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {examples}: {exc}") from None
+    for label in ("attack", "benign"):
+        for group, texts in (groups.get(label) or {}).items():
+            rows.extend(Row(t, label == "attack", f"examples {label}/{group}") for t in texts)
+    if docs is not None:
+        rows.extend(docs_rows(docs))
+    return rows
+
+
+def docs_rows(docs: Path) -> list[Row]:
+    """Benign documentation from the training half of ``docs`` (``guards.docs_sample``): runs of
+    paragraphs, and as many single paragraphs, since the detector also scores text sentence by
+    sentence."""
+    rng = random.Random(SEED)
+    runs = paragraph_runs(docs, "train", 2 * DOC_ROWS, rng)
+    rows = [Row("\n\n".join(run), False, "docs (train half)") for run in runs[:DOC_ROWS]]
+    rows += [Row(rng.choice(run), False, "docs paragraphs (train half)") for run in runs[DOC_ROWS:]]
+    return rows
+
+
+def fit(texts: list[str], attack: np.ndarray) -> tuple[np.ndarray, float]:
+    """Dense weights over ``featurize`` features and the bias."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=1000)
+    model.fit(featurize(texts), attack)
+    return model.coef_[0].astype(np.float32), float(model.intercept_[0])
+
+
+def clusters(texts: list[str], attack: np.ndarray) -> np.ndarray:
+    """A cluster id per row: near-duplicates and paraphrase families share one (per label)."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    features = featurize(texts)
+    groups = np.zeros(len(texts), dtype=int)
+    offset = 0
+    for label in (True, False):
+        index = np.flatnonzero(attack == label)
+        if len(index) < 2:
+            groups[index] = offset
+            offset += 1
+            continue
+        part = features[index]  # rows are L2-normalised: cosine similarity is a dot product
+        distance = np.clip(1.0 - (part @ part.T).toarray(), 0.0, 2.0)
+        labels = AgglomerativeClustering(
+            n_clusters=None,
+            distance_threshold=CLUSTER_DISTANCE,
+            metric="precomputed",
+            linkage="average",
+        ).fit_predict(distance)
+        groups[index] = labels + offset
+        offset += int(labels.max()) + 1
+    return groups
+
+
+def held_out_scores(
+    rows: list[Row], texts: list[str], attack: np.ndarray, groups: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's whole-text and best-segment score (over its readings, as
+    ``InjectionDetector.check`` computes them) from a model trained without the row's cluster."""
+    from sklearn.model_selection import GroupKFold
+
+    scores = np.zeros(len(texts))
+    segment_scores = np.zeros(len(texts))
+    for fold, (train, test) in enumerate(GroupKFold(FOLDS).split(texts, attack, groups), 1):
+        weights, bias = fit([texts[i] for i in train], attack[train])
+        detector = InjectionDetector(weights, bias, 1.0, {})
+        for i in test:
+            pairs = [
+                detector.text_and_segment_probabilities(r)
+                for r in normalize(rows[i].text).readings()
+                if r.strip()
+            ] or [(0.0, 0.0)]
+            scores[i] = max(w for w, _ in pairs)
+            segment_scores[i] = max(s for _, s in pairs)
+        sys.stderr.write(f"  fold {fold}/{FOLDS}: {len(train)} train, {len(test)} held out\n")
+    return scores, segment_scores
+
+
+def _rates(flagged: np.ndarray, attack: np.ndarray) -> dict[str, Any]:
+    tp, fp = int((flagged & attack).sum()), int((flagged & ~attack).sum())
+    return {
+        "attacks": int(attack.sum()),
+        "benign": int((~attack).sum()),
+        "TPR": round(tp / max(1, int(attack.sum())), 4),
+        "FPR": round(fp / max(1, int((~attack).sum())), 4),
+        "precision": round(tp / max(1, tp + fp), 4),
+    }
+
+
+def choose_threshold(scores: np.ndarray, other: np.ndarray, attack: np.ndarray) -> float:
+    """The lowest whole-text threshold (≥ ``MIN_THRESHOLD``) keeping the held-out FPR within
+    ``MAX_FPR``; ``other`` marks rows flagged anyway (patterns, segments)."""
+    benign = ~attack
+    for threshold in np.arange(MIN_THRESHOLD, 1.0, 0.005):
+        flagged = other | (scores >= threshold)
+        if (flagged & benign).sum() <= MAX_FPR * benign.sum():
+            return round(float(threshold), 3)
+    return 1.0
+
+
+def report(rows: list[Row], flagged: np.ndarray, attack: np.ndarray) -> dict[str, Any]:
+    """Held-out rates overall, per ``--data`` file and per source."""
+    sources = np.array([r.source for r in rows])
+    origins = np.array([r.origin for r in rows])
+    return {
+        "overall": _rates(flagged, attack),
+        "by_file": {
+            o: _rates(flagged[origins == o], attack[origins == o])
+            for o in sorted(set(origins))
+            if o
+        },
+        "by_source": {
+            s: {"rows": int((sources == s).sum()), "flagged": int(flagged[sources == s].sum())}
+            for s in sorted(set(sources))
+        },
+    }
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def train(
+    data: list[Path], examples: Path, docs: Path | None, *, cross_validate: bool
+) -> tuple[dict, np.ndarray, float]:
+    """Fit on every row; with ``cross_validate`` also measure held out and pick the threshold."""
+    rows = load_rows(data, examples, docs)
+    texts = [normalize(r.text).text for r in rows]
+    attack = np.array([r.attack for r in rows])
+    meta: dict[str, Any] = {
+        "model": "logistic regression (liblinear, L2, balanced) on hashed n-grams",
+        "features": {
+            "n_features": N_FEATURES,
+            "char_wb": CHAR_NGRAMS,
+            "word": WORD_NGRAMS,
+            "segment_chars": SEGMENT_CHARS,
+        },
+        "C": C,
+        "data": {p.name: sha256(p) for p in [*data, examples]},
+        "docs": docs.name if docs else None,
+        "rows": dict(Counter(r.source for r in rows)),
+    }
+    if cross_validate:
+        sys.stderr.write(f"clustering {len(rows)} rows …\n")
+        groups = clusters(texts, attack)
+        scores, segment_scores = held_out_scores(rows, texts, attack, groups)
+        patterns = np.array(
+            [any(match_patterns(r) for r in normalize(row.text).readings()) for row in rows]
+        )
+        other = patterns | (segment_scores >= SEGMENT_THRESHOLD)
+        threshold = choose_threshold(scores, other, attack)
+        meta["threshold"] = threshold
+        meta["held_out"] = {
+            "method": f"{FOLDS}-fold grouped CV, clusters at cosine distance {CLUSTER_DISTANCE}",
+            "clusters": int(groups.max()) + 1,
+            "max_fpr": MAX_FPR,
+            "segment_threshold": SEGMENT_THRESHOLD,
+            **report(rows, other | (scores >= threshold), attack),
+        }
+    weights, bias = fit(texts, attack)
+    return meta, weights, bias
+
+
+def save(directory: Path, meta: dict, weights: np.ndarray, bias: float) -> None:
+    """Write the sparse weights (``.npz``) and the report (``.json``)."""
+    indices = np.flatnonzero(weights).astype(np.int32)
+    np.savez_compressed(
+        directory / f"{MODEL_NAME}.npz", indices=indices, values=weights[indices], bias=bias
+    )
+    (directory / f"{MODEL_NAME}.json").write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, action="append", required=True)
+    parser.add_argument("--examples", type=Path, default=EXAMPLES)
+    parser.add_argument("--docs", type=Path, help="documentation tree (train half is used)")
+    parser.add_argument("--out", type=Path, default=DATA_DIR)
+    parser.add_argument("--check", action="store_true", help="retrain, compare, write nothing")
+    args = parser.parse_args(argv)
+    try:
+        meta, weights, bias = train(
+            args.data, args.examples, args.docs, cross_validate=not args.check
+        )
+        if args.check:
+            shipped = InjectionDetector.load(args.out)
+            drift = float(np.abs(shipped.weights - weights).max())
+            sys.stdout.write(
+                json.dumps({"max_weight_difference": drift, "bias": [shipped.bias, bias]}) + "\n"
+            )
+            return 0 if drift < 1e-4 else 1
+        save(args.out, meta, weights, bias)
+    except ConfigError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    sys.stdout.write(json.dumps(meta["held_out"], indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
