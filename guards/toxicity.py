@@ -22,12 +22,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import accumulate
-from pathlib import Path
 from typing import Any, NamedTuple
 
-import yaml
 from guardrails.validator_base import (
     ErrorSpan,
     FailResult,
@@ -36,28 +33,41 @@ from guardrails.validator_base import (
     register_validator,
 )
 
+from guards.toxicity_lexicon import (
+    CATEGORIES,
+    LEET_PAIRS,
+    LEXICON_PATH,
+    MAX_SEVERITY,
+    RUNS,
+    Entry,
+    Lexicon,
+    lexicon,
+    load_lexicon,
+)
 from guards.validators import _InlineValidator
 
-CATEGORIES: tuple[str, ...] = ("profanity", "insult", "harassment", "hate", "threat", "sexual")
-"""Every category a match can have."""
+__all__ = [
+    "CATEGORIES",
+    "LEXICON_PATH",
+    "MAX_SEVERITY",
+    "ToxicLanguage",
+    "ToxicMatch",
+    "ToxicityResult",
+    "load_lexicon",
+    "mask_matches",
+    "score_toxicity",
+]
 
-MAX_SEVERITY = 3
+
 DEFAULT_THRESHOLD = 2
-LEXICON_PATH = Path(__file__).parent / "data" / "toxicity.yaml"
 
-_LISTS = "second_person copulas fillers intensifiers mention_cues tech_objects object_skips"
 _TOKEN = re.compile(r"[\w@$*#!'’.\-]+")
 _EDGE = "'’.-!_#"
 _SEGMENT = re.compile(r"[^.\-_]+")
 _SPELLED = re.compile(r"[^\W_](?:[.\-_][^\W_])+")  # f.u.c.k, s-h-i-t
 _POSSESSIVE = re.compile(r"['’]s$")
-_LEET_PAIRS = list(zip("0134578@$!", "oieastbasi", strict=True))
-_LEET = str.maketrans(dict(_LEET_PAIRS))
-_LEET_CLASS = {
-    c: "[" + c + "".join(d for d, x in _LEET_PAIRS if x == c) + "]" for _, c in _LEET_PAIRS
-}
+_LEET = str.maketrans(dict(LEET_PAIRS))
 _RUN3 = re.compile(r"([^\W\d_])\1\1")
-_RUNS = re.compile(r"([^\W\d_])\1+")
 # Obfuscated shapes that open a window, run on lower-cased text: f.u.c.k, fuuuck, f*ck.
 _SHAPES = (re.compile(r"[.\-_][^\W\d_][.\-_][^\W\d_]"), re.compile(r"([a-z])\1\1+"))
 _SHAPE_MASKED = re.compile(r"[^\W\d_][*#]+[^\W\d_]")
@@ -77,8 +87,6 @@ _MUTED = [
     (re.compile(_LOG, re.M), _LEVELS, False),
     (re.compile(_ERROR, re.M), [*_ERRORS, "level="], True),
 ]
-_BRACE = re.compile(r"\{([^{}]*)\}")
-_PART = re.compile(r"\^?(?:\[[^\]]*\]|\([^)]*\)|\{\w+\}|\S+)")
 
 
 class ToxicMatch(NamedTuple):
@@ -108,140 +116,6 @@ class ToxicityResult:
         return tuple(sorted(worst, key=lambda c: (-worst[c], CATEGORIES.index(c))))
 
 
-class _Entry(NamedTuple):
-    term: str
-    category: str
-    severity: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Lexicon:
-    words: dict[str, _Entry]
-    squeezed: dict[str, str]  # elongation-free form -> word
-    shapes: dict[tuple[int, str], list[str]]  # (length, first letter) -> words, for "f*ck"
-    trigger: re.Pattern[str]
-    phrases: re.Pattern[str]
-    firsts: frozenset[str]  # words a phrase or pattern can start with
-    groups: dict[str, tuple[bool, str, int]]  # regex group -> (is_pattern, category, severity)
-    allow: re.Pattern[str]
-    lists: dict[str, frozenset[str]]
-
-
-def _expand(entry: str) -> list[str]:
-    """``"fuck{,s} you"`` -> ``["fuck you", "fucks you"]`` (every brace group, recursively)."""
-    m = _BRACE.search(entry)
-    if m is None:
-        return [" ".join(entry.lower().split())]
-    head, tail = entry[: m.start()], entry[m.end() :]
-    return [x for alt in m.group(1).split(",") for x in _expand(head + alt.strip() + tail)]
-
-
-def _alternation(alternatives: list[str], lead: str = " ") -> str:
-    """A regex for any alternative as joined tokens (each token after a space but the first)."""
-    alts = sorted({" ".join(a.lower().split()) for a in alternatives}, key=len, reverse=True)
-    return "(?:" + "|".join(re.escape(lead + a) for a in alts) + ")"
-
-
-def _template(template: str, slots: dict[str, list[str]]) -> tuple[str, set[str], set[str]]:
-    """Compile a pattern template (see the YAML header): regex, anchor words, first words."""
-    parts: list[tuple[bool, bool, list[str]]] = []
-    for part in _PART.findall(template):
-        anchor, part = part.startswith("^"), part.lstrip("^")
-        optional = part.startswith("[")
-        inner = part[1:-1] if optional or part.startswith("(") else part
-        if inner.startswith("{") and inner[1:-1] not in slots:
-            raise ValueError(f"{LEXICON_PATH}: unknown slot {inner!r} in {template!r}")
-        alts = slots[inner[1:-1]] if inner.startswith("{") else inner.split("|")
-        if parts or not optional:  # a leading optional part would only widen the span
-            parts.append((optional, anchor, alts))
-    marked = [alts for _, anchor, alts in parts if anchor]
-    anchors = marked[0] if marked else [a for o, _, alts in parts if not o for a in alts]
-    regex = "".join(
-        ("(?: ,)?" if i else "") + _alternation(alts, " " if i else "") + "?" * optional
-        for i, (optional, _, alts) in enumerate(parts)
-    )
-    return regex, {a.split()[0] for a in anchors}, {a.split()[0] for a in parts[0][2]}
-
-
-def _trie(words: set[str]) -> str:
-    """A regex matching any of ``words`` (leetspeak letters allowed), built as a character trie."""
-    root: dict[str, Any] = {}
-    for word in words:
-        node = root
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict[str, Any]) -> str:
-        alts = [_LEET_CLASS.get(c, re.escape(c)) + emit(n) for c, n in sorted(node.items()) if c]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return emit(root)
-
-
-def load_lexicon(path: Path = LEXICON_PATH) -> _Lexicon:
-    """Read and compile the lexicon; a malformed file raises ``ValueError`` naming it."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    slots = {k: [str(v).lower() for v in vs] for k, vs in (raw.get("slots") or {}).items()}
-    words: dict[str, _Entry] = {}
-    phrases: list[tuple[str, str]] = []  # (group name, phrase term)
-    grouped: dict[str, list[str]] = {}
-    groups: dict[str, tuple[bool, str, int]] = {}
-    anchors: set[str] = set()
-    firsts: set[str] = set()
-    for is_pattern, section in ((False, "terms"), (True, "patterns")):
-        for category, levels in (raw.get(section) or {}).items():
-            for severity, entries in levels.items():
-                if category not in CATEGORIES or severity not in range(1, MAX_SEVERITY + 1):
-                    raise ValueError(f"{path}: bad {section} key {category!r}/{severity!r}")
-                name = f"{'p' if is_pattern else 't'}_{category}_{severity}"
-                groups[name] = (is_pattern, category, severity)
-                for entry in map(str, entries):
-                    if is_pattern:
-                        regex, anchor_words, first_words = _template(entry, slots)
-                        grouped.setdefault(name, []).append(regex)
-                        anchors |= anchor_words
-                        firsts |= first_words
-                        continue
-                    for term in _expand(entry):
-                        if " " in term:
-                            phrases.append((name, term))
-                        else:
-                            words.setdefault(term, _Entry(term, category, severity))
-    for name, term in phrases:  # anchor: a word that is a term itself, else the longest
-        tokens = term.split()
-        anchors.add(next((w for w in tokens if w in words), max(tokens, key=len)))
-        firsts.add(tokens[0])
-        grouped.setdefault(name, []).append(_alternation([term], ""))
-    order = sorted(grouped, key=lambda n: -groups[n][2])
-    body = "|".join(f"(?P<{n}>{'|'.join(grouped[n])})" for n in order)
-    squeezed: dict[str, str] = {}
-    shapes: dict[tuple[int, str], list[str]] = {}
-    for word in sorted(words, key=lambda w: -words[w].severity):
-        squeezed.setdefault(_RUNS.sub(r"\1", word), word)
-        shapes.setdefault((len(word), word[0]), []).append(word)
-    allow = [a for entry in raw.get("allow") or ["-"] for a in _expand(str(entry))]
-    return _Lexicon(
-        words=words,
-        squeezed=squeezed,
-        shapes=shapes,
-        trigger=re.compile(rf"(?<![\w@$])(?:{_trie(set(words) | anchors)})(?![\w@$])"),
-        phrases=re.compile(f" (?:{body})(?![^ ])"),
-        firsts=frozenset(firsts),
-        groups=groups,
-        allow=re.compile(f" {_alternation(allow, '')}(?![^ ])"),
-        lists={k: frozenset(str(w).lower() for w in raw.get(k) or []) for k in _LISTS.split()},
-    )
-
-
-@lru_cache(maxsize=1)
-def _lexicon() -> _Lexicon:
-    return load_lexicon()
-
-
 def _normalise(piece: str) -> str:
     """Lower case, apostrophes, possessive 's and spelled-out separators dropped, leet undone."""
     low = piece.lower()
@@ -254,11 +128,11 @@ def _normalise(piece: str) -> str:
     return mapped if mapped.isalpha() or "*" in mapped or "#" in mapped else low
 
 
-def _lookup(norm: str, lex: _Lexicon) -> _Entry | None:
+def _lookup(norm: str, lex: Lexicon) -> Entry | None:
     """The entry for a normalised token: exact, elongated ("fuuuck") or masked ("f*ck")."""
     hit = lex.words.get(norm)
     if hit is None and len(norm) > 2 and _RUN3.search(norm):
-        key = lex.squeezed.get(_RUNS.sub(r"\1", norm))
+        key = lex.squeezed.get(RUNS.sub(r"\1", norm))
         hit = lex.words[key] if key else None
     if hit is None and ("*" in norm or "#" in norm) and norm[0].isalpha():
         if sum(c.isalpha() for c in norm) >= 2:
@@ -292,7 +166,7 @@ class _Tokens:
     norms: list[str] = field(default_factory=list)
     breaks: list[bool] = field(default_factory=list)
     pos: list[int] = field(default_factory=list)
-    hits: dict[int, _Entry] = field(default_factory=dict)
+    hits: dict[int, Entry] = field(default_factory=dict)
     joined: str = ""
 
 
@@ -302,7 +176,7 @@ def _word_end(scan: str, i: int) -> int:
     return m.end() if m else i
 
 
-def _tokenize(scan: str, begin: int, stop: int, lex: _Lexicon) -> _Tokens:
+def _tokenize(scan: str, begin: int, stop: int, lex: Lexicon) -> _Tokens:
     """Tokenise ``scan[begin:stop]`` (never a word cut by an edge) and look tokens up.
 
     ``joined`` marks sentence breaks `` |`` (nothing matches across) and commas `` ,`` (only
@@ -356,7 +230,7 @@ def _lower(text: str) -> str:
     )
 
 
-def _windows(scan: str, low: str, lex: _Lexicon) -> list[tuple[int, int]]:
+def _windows(scan: str, low: str, lex: Lexicon) -> list[tuple[int, int]]:
     """Merged spans of context around every trigger, in text order."""
     hits = [m.span() for regex in (lex.trigger, *_SHAPES) for m in regex.finditer(low)]
     if "*" in low or "#" in low:
@@ -377,7 +251,7 @@ def _muted(text: str, low: str) -> list[tuple[int, int]]:
     )
 
 
-def _directed(t: _Tokens, i0: int, i1: int, category: str, lex: _Lexicon) -> bool:
+def _directed(t: _Tokens, i0: int, i1: int, category: str, lex: Lexicon) -> bool:
     """Whether the insult (or predicate profanity) at tokens ``i0..i1`` is aimed at "you"."""
     copula, j, lists = False, i0 - 1, lex.lists
     while j >= 0 and i0 - j <= 6 and not t.breaks[j + 1]:
@@ -400,7 +274,7 @@ def _directed(t: _Tokens, i0: int, i1: int, category: str, lex: _Lexicon) -> boo
     return category == "insult" or predicate
 
 
-def _mentioned(text: str, t: _Tokens, i0: int, i1: int, lex: _Lexicon) -> bool:
+def _mentioned(text: str, t: _Tokens, i0: int, i1: int, lex: Lexicon) -> bool:
     """Quoted ('crap') or right after a cue ("the word crap"): talked about, not used."""
     start, end = t.starts[i0], t.ends[i1]
     if 0 < start and end < len(text) and text[start - 1] in _QUOTES and text[end] in _QUOTES:
@@ -412,7 +286,7 @@ def _mentioned(text: str, t: _Tokens, i0: int, i1: int, lex: _Lexicon) -> bool:
     )
 
 
-def _tech_object(t: _Tokens, i: int, lex: _Lexicon) -> bool:
+def _tech_object(t: _Tokens, i: int, lex: Lexicon) -> bool:
     """Whether the words from token ``i`` name a tech object ("a quick message", "job")."""
     for j in range(i, min(i + 4, len(t.norms))):
         if t.breaks[j]:
@@ -423,7 +297,7 @@ def _tech_object(t: _Tokens, i: int, lex: _Lexicon) -> bool:
 
 
 def _score_window(
-    text: str, t: _Tokens, lex: _Lexicon, muted: list[tuple[int, int]]
+    text: str, t: _Tokens, lex: Lexicon, muted: list[tuple[int, int]]
 ) -> list[ToxicMatch]:
     """The scored matches of one window (context rules applied, contained words dropped)."""
     found = [(i, i, e.term, e.category, e.severity, False) for i, e in t.hits.items()]
@@ -468,7 +342,7 @@ def score_toxicity(text: str) -> ToxicityResult:
     """Score ``text``: the highest severity 0-3 and each match (see the module docstring)."""
     if not text or text.isspace():
         return ToxicityResult(0)
-    lex = _lexicon()
+    lex = lexicon()
     scan = _CODE.sub(lambda m: "\n" * len(m.group()), text) if "`" in text else text
     low = _lower(scan)
     tokens = [_tokenize(scan, begin, stop, lex) for begin, stop in _windows(scan, low, lex)]
