@@ -4,14 +4,15 @@ Three validators are registered on import:
 
 * ``assistant/max-length`` (:class:`MaxLength`) fails when a text is longer than ``max_chars``;
   it has no fix: the message is rejected.
-* ``assistant/redact-pii`` (:class:`RedactPII`) fails when a text holds personal data; its
-  ``fix_value`` is the text with ``<KIND>`` placeholders (``observe.redaction``).
+* ``assistant/redact-pii`` (:class:`RedactPII`) fails when a text holds personal data or a
+  secret (card, IBAN, token, key, password…); its ``fix_value`` is the text with ``<KIND>``
+  placeholders (``observe.redaction``).
 * ``assistant/cited-sources`` (:class:`CitedSources`) checks ``[n]`` citation markers against the
   number of retrieved sources (``metadata["source_count"]``); its fix drops markers that point to
   no source and, when citations are required, appends ``Sources: [1] [2] …``.
 
 Each failure's ``error_message`` is a ``"; "``-joined list of short notes and never quotes the
-personal data it found.
+personal data or secrets it found (only their kinds).
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ from guardrails.validator_base import (
     register_validator,
 )
 
-from observe.redaction import PII_PATTERNS, redact_pii
+from observe.redaction import KINDS, redact
 
-PII_KINDS: tuple[str, ...] = tuple(kind for kind, _ in PII_PATTERNS)
-"""Every kind ``redact_pii`` can report, in the order it redacts them."""
+PII_KINDS: tuple[str, ...] = KINDS
+"""Every kind ``redact_pii`` can report (personal data, then secrets), in report order."""
 
 MAX_CITED_BY_FIX = 3
 """How many sources the missing-citation fix cites (``1..min(source_count, 3)``)."""
@@ -112,19 +113,18 @@ def redacted_kinds(before: str, after: str) -> tuple[str, ...]:
 
 @register_validator(name="assistant/redact-pii", data_type="string")
 class RedactPII(_InlineValidator):
-    """Fail when the text holds personal data; ``fix_value`` is the redacted text."""
+    """Fail when the text holds personal data or secrets; ``fix_value`` is the redacted text."""
 
     def __init__(self, on_fail: Any = None, **kwargs: Any) -> None:
         super().__init__(on_fail=on_fail, **kwargs)
 
     def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
-        redacted = redact_pii(value)
-        if redacted == value:
+        redaction = redact(value)
+        if not redaction.spans:
             return PassResult()
-        kinds = redacted_kinds(value, redacted)
         return FailResult(
-            error_message=f"personal data redacted ({', '.join(kinds) or 'PII'})",
-            fix_value=redacted,
+            error_message=f"personal data redacted ({', '.join(redaction.kinds)})",
+            fix_value=redaction.text,
         )
 
 

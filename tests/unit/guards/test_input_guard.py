@@ -116,6 +116,18 @@ async def test_personal_data_is_redacted(
     assert verdict.pii_kinds == kinds
 
 
+async def test_secrets_are_redacted_before_anything_else_sees_the_message() -> None:
+    token = "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+    text = f"deploy failed, token {token} leaked; DB_PASSWORD=Sup3r$ecret! is in the log"
+    verdict = await check_input(text, max_chars=LIMIT)
+    assert verdict.allowed is True
+    assert (
+        verdict.text
+        == "deploy failed, token <SLACK_TOKEN> leaked; DB_PASSWORD=<SECRET> is in the log"
+    )
+    assert verdict.pii_kinds == ("SLACK_TOKEN", "SECRET")
+
+
 async def test_placeholders_already_in_the_text_are_not_reported_again() -> None:
     verdict = await check_input("what does <EMAIL> mean in the logs?", max_chars=LIMIT)
     assert verdict == InputVerdict(allowed=True, text="what does <EMAIL> mean in the logs?")

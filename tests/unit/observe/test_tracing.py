@@ -73,8 +73,10 @@ def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
     token = "xoxb-123456789012-abcdefABCDEF"
     with tracer.span("x", attributes={"app.content.q": f"my token {token}", "app.note": token}):
         pass
+    # A realistic key: a run of one letter (``sk-proj-aaaa…``) reads as a docs placeholder.
+    key = "sk-proj-Zq8vN2pLx7RtY4mWk9Ds3HfJ1cBg6TaE"
     tracer.evaluation(
-        trace_id="0" * 32, span_id=None, name="user_feedback", explanation=f"key sk-proj-{'a' * 30}"
+        trace_id="0" * 32, span_id=None, name="user_feedback", explanation=f"key {key}"
     )
     tracer.close()
     raw = path.read_text()
