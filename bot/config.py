@@ -35,6 +35,7 @@ from pydantic_settings import (
 )
 
 from graph.settings import build_settings, config_file
+from guards.policy import GuardPolicy
 from observe.errors import ConfigError
 
 Trigger = Literal["mention", "thread", "all"]
@@ -59,6 +60,9 @@ class ChannelPolicy(BaseModel):
     """Tools allowed here; unset allows all."""
     ephemeral: bool = False
     """Answer only to the asker (ephemeral) instead of in the thread."""
+    guards: GuardPolicy | None = None
+    """This channel's guard actions (e.g. ``injection: warn``, ``pii: block``); the fields it
+    sets override the global ``guards`` setting, the rest keep it."""
     user_rate_per_minute: int | None = Field(default=None, ge=1)
     channel_rate_per_minute: int | None = Field(default=None, ge=1)
 
@@ -69,6 +73,10 @@ class ChannelPolicy(BaseModel):
         if bad:
             raise ValueError(f"experts must be Slack user (U…) or group (S…) ids, got {bad}")
         return value
+
+    def guard_overrides(self) -> dict[str, Any] | None:
+        """The guard actions this channel sets explicitly (``None`` when it sets none)."""
+        return self.guards.model_dump(exclude_unset=True) if self.guards else None
 
     def mentions(self) -> list[str]:
         """The experts as Slack mention markup."""

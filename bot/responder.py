@@ -132,6 +132,7 @@ class SlackResponder:
                 experts=policy.mentions(),
                 tools_allowed=policy.tools,
                 trace_id=trace_id,
+                guard_policy=policy.guard_overrides(),
             )
             now = time.time()
             if stream is not None:

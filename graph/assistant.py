@@ -33,6 +33,7 @@ from graph.redis_server import EmbeddedRedis
 from graph.settings import INTENTS, Intent, Settings
 from graph.tools.builtin import default_registry
 from guards.input_guard import input_guard
+from guards.input_guard import warm_up as warm_up_guards
 from guards.output_guard import output_guard
 from observe.errors import ServiceError
 from observe.redaction import user_hash
@@ -64,9 +65,19 @@ class TurnResult:
     tool: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     pii_kinds: list[str] = field(default_factory=list)
+    guard_findings: list[str] = field(default_factory=list)
+    """Every guard verdict of the turn (``"check: action (detail)"``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def with_notices(answer: str, notices: list[str]) -> str:
+    """``answer`` followed by the guards' notices to the asker, one italic line each."""
+    lines = [f"_{n}_" for n in notices if n]
+    return (
+        "\n\n".join([answer, "\n".join(lines)]) if lines and answer else answer or "\n".join(lines)
+    )
 
 
 def llm_intent_fallback(llm: BaseChatModel) -> Callable[[str], Any]:
@@ -159,6 +170,7 @@ class Assistant:
         classifier = build_classifier(settings, fallback=llm_intent_fallback(model))
         await asyncio.to_thread(classifier.fit)
         await asyncio.to_thread(input_guard, settings.max_input_chars)  # built now, not per turn
+        await asyncio.to_thread(warm_up_guards)
         await asyncio.to_thread(output_guard)
         model_version = f"{settings.chat_model}/{PROMPT_VERSION}/{settings.collection}"
         cache = None
@@ -204,13 +216,16 @@ class Assistant:
         experts: list[str] | None = None,
         tools_allowed: list[str] | None = None,
         trace_id: str | None = None,
+        guard_policy: dict[str, Any] | None = None,
     ) -> TurnResult:
         """Run one turn of ``conversation_id``; tokens of a model answer go to ``on_token``.
 
         ``spaces`` limits retrieval (default: ``knowledge_scope``), ``thread_loader`` fetches the
         chat thread a summary should cover, ``experts`` whom an escalation tags,
-        ``tools_allowed`` which tools may run (``None``: all). Every input field is passed on
-        every turn, so nothing carries over from the conversation's previous turn.
+        ``tools_allowed`` which tools may run (``None``: all), ``guard_policy`` the channel's
+        guard actions over the ``guards`` setting. Every input field is passed on every turn, so
+        nothing carries over from the conversation's previous turn. The guards' notices to the
+        asker (a removed secret, a warning) follow the answer.
         """
         tracer = self.context.tracer
         trace_id = trace_id or new_trace_id()
@@ -222,6 +237,7 @@ class Assistant:
             "spaces": list(spaces or []),
             "experts": list(experts or []),
             "tools_allowed": tools_allowed,
+            "guard_policy": guard_policy,
         }
         root_attributes = {
             "gen_ai.operation.name": "invoke_workflow",
@@ -275,7 +291,7 @@ class Assistant:
             )
         timings["total"] = round((time.perf_counter() - started) * 1000, 3)
         return TurnResult(
-            answer=str(final.get("answer", "")),
+            answer=with_notices(str(final.get("answer", "")), final.get("guard_notices") or []),
             citations=[
                 {
                     "n": c["n"],
@@ -294,6 +310,7 @@ class Assistant:
             conversation_id=conversation_id,
             blocked_reason=final.get("blocked_reason"),
             guard_problems=list(final.get("guard_problems") or []),
+            guard_findings=list(final.get("guard_findings") or []),
             intent_confidence=float(final.get("intent_confidence") or 0.0),
             intent_method=str(final.get("intent_method") or ""),
             route=route,

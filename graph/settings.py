@@ -20,6 +20,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from guards.policy import GuardPolicy
 from observe.errors import ConfigError
 
 AnySettings = TypeVar("AnySettings", bound=BaseSettings)
@@ -88,6 +89,9 @@ class Settings(BaseSettings):
     min_relevance: float = Field(default=0.2, ge=-1.0, le=1.0)
     """Retrieved passages whose best chunk is below this cosine similarity are not shown to the
     model."""
+    ingest_quarantine: bool = True
+    """Scan every chunk for prompt injection at ingestion and quarantine flagged ones (never
+    shown to the model); ``false`` stores them like any other chunk."""
     rewrite_follow_ups: Literal["auto", "model", "join", "off"] = "auto"
     """How a follow-up ("and for tuples?") becomes a standalone question: ``model`` asks the chat
     model, ``join`` puts the previous question in front, ``auto`` is ``join`` with the local
@@ -110,6 +114,9 @@ class Settings(BaseSettings):
     """Below this classifier confidence the LLM is asked to pick the intent."""
 
     max_input_chars: int = Field(default=4000, ge=1)
+    guards: GuardPolicy = GuardPolicy()
+    """What each guard does when it fires (block / redact / warn / log); a channel's
+    ``guards`` entry in ``assistant.yaml`` overrides it (``ASSISTANT_GUARDS__INJECTION=warn``)."""
     trace_content: bool = False
     """Keep (PII-redacted) message text in traces; off by default."""
 

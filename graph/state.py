@@ -34,6 +34,9 @@ class InputState:
     """Chat mentions (e.g. ``<@U123>``) an escalation should tag."""
     tools_allowed: list[str] | None = None
     """Tool names this turn may run; ``None`` allows every registered tool."""
+    guard_policy: dict[str, Any] | None = None
+    """This channel's guard actions (``guards.policy.GuardPolicy`` fields); ``None`` uses the
+    ``guards`` setting."""
 
 
 def turn_spaces(state: InputState, default: str) -> list[str]:
@@ -61,6 +64,10 @@ class State(InputState):
     blocked_reason: str | None = None
     """Why the input guard rejected the message, if it did."""
     pii_kinds: list[str] = field(default_factory=list)
+    guard_findings: list[str] = field(default_factory=list)
+    """Every guard verdict of this turn, ``"check: action (detail)"`` (never the content)."""
+    guard_notices: list[str] = field(default_factory=list)
+    """Short notes for the asker (a warning, a removed secret), shown under the answer."""
     cache_hit: bool = False
     history: list[AnyMessage] = field(default_factory=list)
     """The recent messages the model may see this turn."""

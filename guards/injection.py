@@ -9,9 +9,10 @@ cleaned text and any decoded base64/hex/ROT13/hidden payload) with
    its training report (``injection-model.json``).
 
 Texts are also scored sentence by sentence (and by pairs of neighbouring sentences), so an
-instruction buried in a pasted document or a tool's output is not diluted by the text around it. The verdict is an attack when a pattern matches or the model's
-probability reaches the shipped threshold. Everything is CPU-cheap (no embedding model): about a
-millisecond for a short message.
+instruction buried in a pasted document or a tool's output is not diluted by the text around it.
+The verdict is an attack when a pattern matches, the whole text reaches the trained threshold or
+one segment ``SEGMENT_THRESHOLD``. Everything is CPU-cheap (no embedding model): about a
+millisecond for a short message, a few for 4,000 characters.
 """
 
 from __future__ import annotations
@@ -202,15 +203,30 @@ class InjectionDetector:
         the sum of its segments' dot products with the weights over the norm of the summed
         counts, and that norm comes from the segments' Gram matrix.
         """
-        counts = _hasher().transform(segments(text))
-        dots = counts @ self.weights
-        gram = (counts @ counts.T).toarray()
-        logits = [
-            float(dots[g].sum()) / math.sqrt(max(float(gram[np.ix_(g, g)].sum()), 1e-12))
-            for g in window_groups(len(dots))
-        ]
-        probabilities = _sigmoid(np.array(logits) + self.bias)
+        dots, gram = self._dots_and_gram(_hasher().transform(segments(text)))
+        logits = [float(dots.sum()) / math.sqrt(max(float(gram.sum()), 1e-12))]
+        groups = window_groups(len(dots))[1:]
+        singles = np.array([g[0] for g in groups if len(g) == 1], dtype=int)
+        pairs = np.array([g for g in groups if len(g) == 2], dtype=int).reshape(-1, 2)
+        diagonal = np.maximum(np.diag(gram), 1e-12)
+        single_logits = dots[singles] / np.sqrt(diagonal[singles])
+        i, j = pairs[:, 0], pairs[:, 1]
+        pair_norms = np.sqrt(np.maximum(gram[i, i] + gram[j, j] + 2 * gram[i, j], 1e-12))
+        pair_logits = (dots[i] + dots[j]) / pair_norms
+        probabilities = _sigmoid(np.concatenate([logits, single_logits, pair_logits]) + self.bias)
         return float(probabilities[0]), float(probabilities[1:].max(initial=0.0))
+
+    def _dots_and_gram(self, counts: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Each segment's dot product with the weights, and the segments' Gram matrix, over the
+        few hash buckets the text uses (a 2**19-wide transpose costs more than the rest)."""
+        columns, inverse = np.unique(counts.indices, return_inverse=True)
+        dense = np.zeros((counts.shape[0], len(columns)))
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        dense[rows, inverse] = counts.data  # a (row, column) pair occurs once in a CSR matrix
+        # einsum, not ``@``: multi-threaded BLAS on matrices this small costs milliseconds in
+        # thread wake-ups, and its spinning threads slow whatever runs next.
+        weights = self.weights[columns].astype(np.float64)
+        return np.einsum("ij,j->i", dense, weights), np.einsum("ij,kj->ik", dense, dense)
 
     def check(self, text: str) -> InjectionVerdict:
         """Score ``text`` (raw, as received) and decide: an attack when a pattern matches, the

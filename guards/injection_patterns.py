@@ -157,6 +157,27 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# The multilingual patterns are long alternations that the regex engine tries at every position:
+# they only run when one of these fragments occurs in the text.
+_NEEDLES: dict[str, tuple[str, ...]] = {
+    "override of prior instructions (multilingual)": (
+        *("ignor", "oubli", "vergiss", "olvid", "dimentic", "esque", "negeer", "zignoruj"),
+        *("игнор", "забудь", "ігнор", "talimat", "忽略", "无视", "忘", "無視", "忘れ", "무시"),
+        *("잊", "تجاهل", "निर्देश", "bỏ qua", "abaikan"),
+    ),
+    "system prompt extraction (multilingual)": (
+        *("prompt", "промпт", "инструкци", "系统提示", "システムプロンプト", "시스템 프롬프트"),
+    ),
+}
+
+
 def match_patterns(text: str) -> list[str]:
     """The names of the patterns ``text`` (already normalised) matches, without repeats."""
-    return list(dict.fromkeys(name for name, pattern in PATTERNS if pattern.search(text)))
+    found: dict[str, None] = {}
+    for name, pattern in PATTERNS:
+        needles = _NEEDLES.get(name)
+        if name in found or (needles and not any(n in text for n in needles)):
+            continue
+        if pattern.search(text):
+            found[name] = None
+    return list(found)

@@ -54,10 +54,13 @@ _SPACED = re.compile(r"(?<!\w)\w([ .\-*_])(?:\w\1){3,}\w(?!\w)")
 # or unit suffix ("python3", "base64") nor a long hash-like run.
 _LEETSPEAK = re.compile(r"(?=[\w$]{3,20}$)(?=(?:.*[a-z]){2})(?=.*[013457$].*[a-z])[a-z0-9$]+")
 _LATIN = re.compile(r"[a-z]")
+_LATIN_WORD = re.compile(r"[a-z]+")
 _BASE64 = re.compile(rf"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/_-]{{{MIN_ENCODED_CHARS},}}={{0,2}}")
 _HEX = re.compile(rf"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{{2}}[ :]?){{{MIN_ENCODED_CHARS // 2},}}")
 _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}){3,}")
-_FOLDABLE = re.compile(r"[a-z][013457$]|[013457$][a-z]|[^\x00-\x7f]")
+_LOOKALIKE = "".join(map(chr, _CONFUSABLES))
+# A leetspeak digit or a look-alike letter next to a Latin letter: only then are words folded.
+_FOLDABLE = re.compile(rf"[a-z][013457$]|[013457$][a-z]|[a-z][{_LOOKALIKE}]|[{_LOOKALIKE}][a-z]")
 _CIPHER_HINT = re.compile(r"(?i)\brot[- ]?13\b|\bcaesar\b|\bcipher\b|\breverse")
 _COMMON = frozenset(
     "the and you your to of is are all a in it for this that be with not now from what how "
@@ -93,7 +96,7 @@ def _join_spaced(match: re.Match[str]) -> str:
 
 
 def _english_score(text: str) -> int:
-    return sum(w in _COMMON for w in re.findall(r"[a-z]+", text.lower()))
+    return sum(map(_COMMON.__contains__, _LATIN_WORD.findall(text.lower())))
 
 
 def _printable(data: bytes) -> str | None:

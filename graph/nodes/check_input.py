@@ -9,18 +9,32 @@ from langgraph.runtime import Runtime
 from graph.context import BotContext
 from graph.state import State
 from guards.input_guard import check_input as guard_input
+from guards.policy import GuardPolicy
+
+
+def turn_policy(state: State, default: GuardPolicy) -> GuardPolicy:
+    """``default`` with the channel's own guard actions (``state.guard_policy``) on top."""
+    if not state.guard_policy:
+        return default
+    return GuardPolicy.model_validate({**default.model_dump(), **state.guard_policy})
 
 
 async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     """Run the input guard and reset every per-turn field of the state."""
     ctx = runtime.context
+    policy = turn_policy(state, ctx.settings.guards)
     with ctx.tracer.span("guard.input", attributes={"app.guard.stage": "input"}) as span:
-        verdict = await guard_input(state.question, max_chars=ctx.settings.max_input_chars)
+        verdict = await guard_input(
+            state.question, max_chars=ctx.settings.max_input_chars, policy=policy
+        )
         span.update(
             {
                 "app.guard.passed": verdict.allowed,
                 "app.guard.reason": verdict.reason,
                 "app.guard.pii_kinds": list(verdict.pii_kinds),
+                "app.guard.findings": [str(f) for f in verdict.findings],
+                "app.guard.checks": sorted({f.check for f in verdict.findings}),
+                "app.guard.actions": sorted({f.action for f in verdict.findings}),
             }
         )
     clean = verdict.text if verdict.allowed else ""
@@ -30,6 +44,8 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         "query": clean,
         "blocked_reason": None if verdict.allowed else verdict.reason,
         "pii_kinds": list(verdict.pii_kinds),
+        "guard_findings": [str(f) for f in verdict.findings],
+        "guard_notices": list(verdict.notices),
         "cache_hit": False,
         "history": [],
         "intent": None,
