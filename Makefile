@@ -11,7 +11,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install lint doctor bench clean
+.PHONY: run test install lint doctor bench clean train-injection
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
@@ -39,3 +39,11 @@ doctor: install
 
 clean:
 	rm -rf $(VENV) .assistant
+
+# Retrain the prompt-injection model in guards/data (deterministic; --check compares instead).
+SHARED ?= ../shared/datasets
+train-injection: install
+	$(BIN)/python -m guards.train_injection --data $(SHARED)/injection-dev.jsonl \
+		--docs $(SHARED)/python-docs --benign graph/intents.yaml \
+		--benign tests/data/intents_heldout.jsonl --benign tests/data/intents_fresh.jsonl \
+		--benign tests/data/python_docs_dev.jsonl $(ARGS)

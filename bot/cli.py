@@ -38,6 +38,8 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks that print numbers.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+guard_app = typer.Typer(help="Run the guardrails on a text.", no_args_is_help=True)
+app.add_typer(guard_app, name="guard")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TraceOption = Annotated[
@@ -197,6 +199,17 @@ def ingest(
     )
     if as_json:
         print_json(report)
+        return
+    for source, count in report["quarantined"].items():
+        chunks = "chunk" if count == 1 else "chunks"
+        note = f"{count} {chunks} quarantined (possible prompt injection):"
+        out.print(f"[yellow]{note}[/] {escape(source)}", highlight=False)
+    if report["quarantined"]:
+        out.print(
+            "[dim]Quarantined chunks are never shown to the model; inspect them with "
+            "`assistant search --include-quarantined`.[/]",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -209,6 +222,12 @@ def search(
         Path | None,
         typer.Option(help='JSON-lines file of {"id", "question"}: one JSON line out per row.'),
     ] = None,
+    include_quarantined: Annotated[
+        bool,
+        typer.Option(
+            "--include-quarantined", help="Also show chunks quarantined as possible injections."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Search the knowledge base with the shipped retrieval (no model involved)."""
@@ -220,13 +239,19 @@ def search(
     if not query:
         err.print("[bold red]error:[/] give a query or --queries FILE")
         raise typer.Exit(1)
-    hits = run_command(lambda: search_command(query, k=k))
+    hits = run_command(lambda: search_command(query, k=k, include_quarantined=include_quarantined))
     if as_json:
         print_json(hits)
         return
     for i, hit in enumerate(hits, start=1):
+        flag = (
+            f" [bold red]{escape('[quarantined: ' + hit['quarantine_reason'] + ']')}[/]"
+            if hit["quarantined"]
+            else ""
+        )
         out.print(
             f"[bold]{i}. {hit['source']}[/] — {hit['heading']} [dim](score {hit['score']:.3f})[/]"
+            + flag
         )
         out.print(f"   {hit['text'][:200].replace(chr(10), ' ')}", highlight=False)
 
@@ -304,6 +329,32 @@ def bench_intents(
         out.print(render_table(report))
 
 
+@guard_app.command("check")
+def guard_check(
+    text: Annotated[str, typer.Argument(help="The text to check (a message, or an answer).")],
+    stage: Annotated[
+        str, typer.Option("--stage", help="input (a user's message) or output (an answer).")
+    ] = "input",
+    as_json: JsonOption = False,
+) -> None:
+    """Each validator's verdict on TEXT: passed or not, why, its fix, and its time."""
+    from graph.settings import load_settings
+    from guards.verdicts import check_text
+
+    if stage not in ("input", "output"):
+        raise typer.BadParameter("must be 'input' or 'output'", param_hint="--stage")
+    max_chars = run_command(load_settings).max_input_chars
+    report = run_command(lambda: check_text(text, stage=stage, max_chars=max_chars))  # type: ignore[arg-type]
+    if as_json:
+        print_json(report)
+        return
+    for verdict in report["verdicts"]:
+        mark = "pass" if verdict["passed"] else "FAIL"
+        note = f": {verdict['message']}" if verdict["message"] else ""
+        out.print(f"{mark}  {verdict['validator']} ({verdict['ms']} ms){note}", highlight=False)
+    out.print("passed" if report["passed"] else "flagged", highlight=False)
+
+
 @bench_app.command("guards")
 def bench_guards(
     data: Annotated[
@@ -332,6 +383,32 @@ def bench_guards(
     out.print(
         f"{len(result['missed'])} attacks missed, {len(result['false_alarms'])} benign flagged "
         "(ids with --json)",
+        highlight=False,
+    )
+
+
+@bench_app.command("pii")
+def bench_pii(
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data", help='JSONL rows {"id", "text", "spans": [{"start", "end", "type"}]}.'
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Precision, recall and F1 per PII / secret type, and latency, of the detector."""
+    from guards.pii_bench import bench_pii as run_bench
+    from guards.pii_bench import render_table
+
+    result = run_command(lambda: run_bench(data))
+    if as_json:
+        print_json(result)
+        return
+    out.print(render_table(result))
+    out.print(
+        f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms per row; "
+        f"{result['mistakes_total']} mistakes (offsets and types with --json)",
         highlight=False,
     )
 

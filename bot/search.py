@@ -13,10 +13,16 @@ from knowledge.evaluation import load_queries
 from knowledge.ingest import relative_source
 
 
-def search_command(query: str, *, k: int) -> list[dict[str, Any]]:
-    """Top ``k`` chunks for ``query`` in the configured space."""
+def search_command(
+    query: str, *, k: int, include_quarantined: bool = False
+) -> list[dict[str, Any]]:
+    """Top ``k`` chunks for ``query`` in the configured space (quarantined ones too, marked,
+    with ``include_quarantined``)."""
     settings = load_settings()
-    hits = open_retriever(settings).search(query, k=k, spaces=[settings.knowledge_scope])
+    retriever = open_retriever(settings)
+    hits = retriever.search(
+        query, k=k, spaces=[settings.knowledge_scope], include_quarantined=include_quarantined
+    )
     return [
         {
             "id": h.id,
@@ -25,6 +31,8 @@ def search_command(query: str, *, k: int) -> list[dict[str, Any]]:
             "score": h.score,
             "text": h.text,
             "url": h.url,
+            "quarantined": h.quarantined,
+            "quarantine_reason": h.quarantine_reason,
         }
         for h in hits
     ]

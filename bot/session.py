@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
-from graph.factories import open_index
+from graph.factories import ingest_scanner, open_index
 from graph.settings import Settings, load_settings
 from observe.errors import AssistantError, InputRejected
 from observe.tracing import Tracer
@@ -126,7 +126,11 @@ async def chat_loop(
                 f"Knowledge base is empty: ingesting {', '.join(map(str, ingest_if_empty))}"
             )
             await asyncio.to_thread(
-                ingest_paths, index, list(ingest_if_empty), scope=settings.knowledge_scope
+                ingest_paths,
+                index,
+                list(ingest_if_empty),
+                scope=settings.knowledge_scope,
+                scan=ingest_scanner(settings),
             )
         console.print(
             f"[bold]assistant[/] · {index.count()} chunks · model {settings.chat_model} · "
@@ -181,6 +185,7 @@ def ingest_command(
         progress=progress,
         prune=prune,
         base_url=base_url,
+        scan=ingest_scanner(settings),
     )
     summary = {**report.to_dict(), "total_chunks": index.count()}
     if progress:

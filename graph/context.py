@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from graph.untrusted import Scan, injection_reason
+
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
@@ -41,3 +43,6 @@ class BotContext:
     thread_loader: Callable[[], Awaitable[list[dict[str, str]]]] | None = None
     """Per turn, set by a chat surface: fetches the surrounding thread (``{"user", "text"}``,
     oldest first) when a tool needs it, so only summaries pay for the fetch."""
+    scan: Scan | None = injection_reason
+    """Scans retrieved passages and tool output before the model or the user sees them (a
+    flagged passage is dropped, flagged tool output marked); ``None`` turns that off."""

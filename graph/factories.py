@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from graph.intents import IntentClassifier, load_examples
 from graph.settings import Intent, Settings
+from graph.untrusted import Scan, injection_reason
 from knowledge.embeddings import get_embedder
 from knowledge.headings import HeadingVectors
 from knowledge.index import KnowledgeIndex
@@ -34,6 +35,12 @@ def open_retriever(settings: Settings, index: KnowledgeIndex | None = None) -> R
     retriever = Retriever(index, lexical, headings=headings)
     retriever.heading_matrix()
     return retriever
+
+
+def ingest_scanner(settings: Settings) -> Scan | None:
+    """The scanner ingestion quarantines chunks with (``knowledge.ingest.ingest_paths(scan=)``):
+    the shipped injection detector, or ``None`` when ``ingest_quarantine`` is off."""
+    return injection_reason if settings.ingest_quarantine else None
 
 
 def build_classifier(

@@ -1,10 +1,12 @@
 """Train the prompt-injection model shipped in ``guards/data`` (reproducible, one command).
 
-    python -m guards.train_injection --data ../shared/datasets/injection-dev.jsonl
+    make train-injection     # the command the shipped model was trained with (see the Makefile)
 
 Training rows: the labelled JSON-lines file(s) given with ``--data`` (``{id, text, label,
 source}``, label ``attack``/``benign``), the hand-written examples in
-``guards/data/injection-examples.yaml`` and, with ``--docs``, documentation passages.
+``guards/data/injection-examples.yaml``, files of benign messages (``--benign``: the intent
+examples and benchmark questions written for this project) and, with ``--docs``, documentation
+passages.
 Texts are normalised (``guards.normalize``) and featurised (``guards.injection.featurize``); the
 model is an L2 logistic regression with balanced class weights (liblinear, deterministic).
 
@@ -35,9 +37,9 @@ import yaml
 from guards.docs_sample import paragraph_runs
 from guards.injection import (
     CHAR_NGRAMS,
-    SEGMENT_CHARS,
     MODEL_NAME,
     N_FEATURES,
+    SEGMENT_CHARS,
     SEGMENT_THRESHOLD,
     WORD_NGRAMS,
     InjectionDetector,
@@ -53,7 +55,7 @@ EXAMPLES = DATA_DIR / "injection-examples.yaml"
 C = 4.0
 FOLDS = 5
 CLUSTER_DISTANCE = 0.5
-MAX_FPR = 0.02
+MAX_FPR = 0.01
 MIN_THRESHOLD = 0.5
 DOC_ROWS = 500
 """Benign documentation passages (and as many single paragraphs) added to the training."""
@@ -69,9 +71,30 @@ class Row:
     """The ``--data`` file the row came from (empty for examples and docs)."""
 
 
-def load_rows(data: list[Path], examples: Path, docs: Path | None) -> list[Row]:
-    """Labelled rows from the JSON-lines files, the hand-written examples, then (with ``docs``)
-    benign documentation passages (``docs_rows``)."""
+def benign_rows(path: Path) -> list[Row]:
+    """Every text of a file of benign messages: a YAML mapping of lists (``graph/intents.yaml``)
+    or JSON lines with a ``text`` or ``question`` field."""
+    source = f"benign {path.name}"
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            groups = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from None
+        return [Row(str(t), False, source) for texts in groups.values() for t in texts]
+    rows = []
+    for where, raw in json_rows(path, 'rows with a "text" or "question" field'):
+        text = raw.get("text", raw.get("question"))
+        if not isinstance(text, str):
+            raise ConfigError(f'{where}: no "text" or "question" string')
+        rows.append(Row(text, False, source))
+    return rows
+
+
+def load_rows(
+    data: list[Path], examples: Path, docs: Path | None, benign: list[Path] | None = None
+) -> list[Row]:
+    """Labelled rows from the JSON-lines files, the hand-written examples, the ``benign``
+    files, then (with ``docs``) benign documentation passages (``docs_rows``)."""
     rows: list[Row] = []
     for path in data:
         for where, raw in json_rows(path, 'rows {"id", "text", "label": attack|benign}'):
@@ -85,7 +108,11 @@ def load_rows(data: list[Path], examples: Path, docs: Path | None) -> list[Row]:
         raise ConfigError(f"cannot read {examples}: {exc}") from None
     for label in ("attack", "benign"):
         for group, texts in (groups.get(label) or {}).items():
+            if not all(isinstance(t, str) for t in texts):
+                raise ConfigError(f"{examples}: {label}/{group} has an entry that is not text")
             rows.extend(Row(t, label == "attack", f"examples {label}/{group}") for t in texts)
+    for path in benign or []:
+        rows.extend(benign_rows(path))
     if docs is not None:
         rows.extend(docs_rows(docs))
     return rows
@@ -206,10 +233,15 @@ def sha256(path: Path) -> str:
 
 
 def train(
-    data: list[Path], examples: Path, docs: Path | None, *, cross_validate: bool
+    data: list[Path],
+    examples: Path,
+    docs: Path | None,
+    *,
+    benign: list[Path] | None = None,
+    cross_validate: bool,
 ) -> tuple[dict, np.ndarray, float]:
     """Fit on every row; with ``cross_validate`` also measure held out and pick the threshold."""
-    rows = load_rows(data, examples, docs)
+    rows = load_rows(data, examples, docs, benign)
     texts = [normalize(r.text).text for r in rows]
     attack = np.array([r.attack for r in rows])
     meta: dict[str, Any] = {
@@ -221,7 +253,7 @@ def train(
             "segment_chars": SEGMENT_CHARS,
         },
         "C": C,
-        "data": {p.name: sha256(p) for p in [*data, examples]},
+        "data": {p.name: sha256(p) for p in [*data, examples, *(benign or [])]},
         "docs": docs.name if docs else None,
         "rows": dict(Counter(r.source for r in rows)),
     }
@@ -262,12 +294,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, action="append", required=True)
     parser.add_argument("--examples", type=Path, default=EXAMPLES)
     parser.add_argument("--docs", type=Path, help="documentation tree (train half is used)")
+    parser.add_argument(
+        "--benign", type=Path, action="append", default=[], help="file of benign messages"
+    )
     parser.add_argument("--out", type=Path, default=DATA_DIR)
     parser.add_argument("--check", action="store_true", help="retrain, compare, write nothing")
     args = parser.parse_args(argv)
     try:
         meta, weights, bias = train(
-            args.data, args.examples, args.docs, cross_validate=not args.check
+            args.data, args.examples, args.docs, benign=args.benign, cross_validate=not args.check
         )
         if args.check:
             shipped = InjectionDetector.load(args.out)

@@ -3,7 +3,10 @@
 Contract: vectors always come from our ``Embedder`` (Chroma's default embedding function is never
 used, so nothing is downloaded). Each stored chunk carries ``source``, ``scope`` (the knowledge
 space), ``title``, ``heading``, ``position``, ``updated_at`` (the file's mtime), ``doc_hash`` (the
-content hash of its whole document) and ``doc_chunks`` (how many chunks that document has).
+content hash of its whole document), ``doc_chunks`` (how many chunks that document has),
+``quarantined`` / ``quarantine_reason`` (flagged as a possible prompt injection at ingestion) and
+``doc_quarantined`` (how many chunks of its document are). ``search`` leaves quarantined chunks
+out unless asked for them.
 ``upsert_sources`` makes the stored chunks of each (source, scope) equal to the given chunks,
 embedding only ids not already stored, all new chunks of a batch of documents in one call; the
 document hash is written last, so a run cut short leaves a document that ``documents`` reports
@@ -62,6 +65,20 @@ class _Plan:
     stale: list[str] = field(default_factory=list)
 
 
+_NOT_QUARANTINED = {"quarantined": {"$ne": True}}
+"""Matches chunks stored before quarantine existed too (they lack the key)."""
+
+
+def _search_filter(
+    scope: str | Sequence[str] | None, include_quarantined: bool
+) -> dict[str, Any] | None:
+    """Chroma ``where`` for a search: the scope filter, and no quarantined chunks unless asked."""
+    where = _scope_filter(scope)
+    if include_quarantined:
+        return where
+    return _NOT_QUARANTINED if where is None else {"$and": [where, _NOT_QUARANTINED]}
+
+
 def _doc_filter(source: str, scope: str) -> dict[str, Any]:
     return {"$and": [{"source": source}, {"scope": scope}]}
 
@@ -76,6 +93,9 @@ def _metadata(chunk: Chunk, update: SourceUpdate, doc_hash: str) -> dict[str, An
         "position": chunk.position,
         "doc_hash": doc_hash,
         "doc_chunks": len(update.chunks),
+        "quarantined": chunk.id in update.quarantined,  # always written, to clear an old flag
+        "quarantine_reason": update.quarantined.get(chunk.id, ""),
+        "doc_quarantined": len(update.quarantined),
         **({"updated_at": float(update.updated_at)} if update.updated_at is not None else {}),
         "url": update.url,  # always written: an update merges keys, so "" clears an old link
     }
@@ -229,8 +249,12 @@ class KnowledgeIndex:
         for _, _, meta, _ in self._pages(where, include_documents=False):
             source = _as_str(meta.get("source"))
             chunks = meta.get("doc_chunks")
+            flagged = meta.get("doc_quarantined")
             found[source] = StoredDoc(
-                source, _as_str(meta.get("doc_hash")), chunks if isinstance(chunks, int) else 0
+                source,
+                _as_str(meta.get("doc_hash")),
+                chunks if isinstance(chunks, int) else 0,
+                flagged if isinstance(flagged, int) else 0,
             )
         return found
 
@@ -257,6 +281,8 @@ class KnowledgeIndex:
                 updated_at=_as_float(meta.get("updated_at")),
                 position=int(meta.get("position") or 0),
                 url=_as_str(meta.get("url")),
+                quarantined=meta.get("quarantined") is True,
+                quarantine_reason=_as_str(meta.get("quarantine_reason")),
             )
             yield chunk, vector
 
@@ -298,9 +324,11 @@ class KnowledgeIndex:
         k: int = 5,
         scope: str | Sequence[str] | None = None,
         vector: Sequence[float] | None = None,
+        include_quarantined: bool = False,
     ) -> list[Hit]:
         """The ``k`` chunks closest to ``query`` (optionally only from ``scope``, one space or
-        several), best first; ``vector`` is the query's embedding when the caller has it."""
+        several; quarantined chunks only with ``include_quarantined``), best first; ``vector``
+        is the query's embedding when the caller has it."""
         text = query.strip()
         if not text:
             raise RetrievalError("cannot search with an empty query", hint="ask a question")
@@ -312,7 +340,7 @@ class KnowledgeIndex:
             result = self._collection.query(
                 query_embeddings=[vector],
                 n_results=k,
-                where=_scope_filter(scope),
+                where=_search_filter(scope, include_quarantined),
                 include=["documents", "metadatas", "distances"],
             )
         except Exception as exc:
@@ -339,6 +367,8 @@ class KnowledgeIndex:
                     title=_as_str(meta.get("title")),
                     scope=_as_str(meta.get("scope")),
                     url=_as_str(meta.get("url")),
+                    quarantined=meta.get("quarantined") is True,
+                    quarantine_reason=_as_str(meta.get("quarantine_reason")),
                 )
             )
         return hits

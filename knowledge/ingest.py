@@ -14,6 +14,12 @@ are deleted; other roots and spaces are never touched.
 
 A document that cannot be read or parsed is recorded in ``IngestReport.skipped`` with its reason
 and the rest continue; service failures (``ServiceError``) propagate.
+
+Quarantine: with a ``scan`` function (the caller's; this package never imports a detector) every
+chunk of a new or changed document is scanned before it is stored, and a flagged chunk is stored
+with ``quarantined`` metadata and the scanner's short reason, so retrieval leaves it out. Whether
+a run scans is part of the document hash: switching scanning on re-scans stored documents once
+(without embedding them again).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import Any
 
 import structlog
 
-from knowledge.chunking import DEFAULT_SETTINGS, ChunkSettings, chunk_document
+from knowledge.chunking import DEFAULT_SETTINGS, Chunk, ChunkSettings, chunk_document
 from knowledge.index import KnowledgeIndex
 from knowledge.links import joined_url, web_url
 from knowledge.loaders import SUPPORTED_SUFFIXES, is_supported, load_document, read_bytes
@@ -42,6 +48,11 @@ CHUNKING_VERSION = "2"
 """Part of every document hash: bump it when chunking changes so re-ingesting re-chunks."""
 
 DEFAULT_BATCH_CHUNKS = 256
+
+Scan = Callable[[str], str | None]
+"""A chunk's text -> why it looks like a prompt injection (short: pattern names, a score; never
+the text), or ``None`` when it looks clean."""
+MAX_REASON_CHARS = 200
 
 
 @dataclass
@@ -61,6 +72,14 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    """Source -> chunks held in quarantine (possible prompt injection), for the documents this
+    run ingested or found unchanged."""
+
+    @property
+    def chunks_quarantined(self) -> int:
+        """Quarantined chunks over every source of the run."""
+        return sum(self.quarantined.values())
 
     @property
     def chunks_per_second(self) -> float:
@@ -72,6 +91,7 @@ class IngestReport:
         data = asdict(self)
         data["seconds"] = round(self.seconds, 2)
         data["chunks_per_second"] = round(self.chunks_per_second, 1)
+        data["chunks_quarantined"] = self.chunks_quarantined
         data["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
         data["warnings"] = [{"path": p, "reason": r} for p, r in self.warnings]
         return data
@@ -131,12 +151,16 @@ def relative_source(source: str) -> str:
 
 
 def document_hash(
-    data: bytes, settings: ChunkSettings = DEFAULT_SETTINGS, base_url: str = ""
+    data: bytes,
+    settings: ChunkSettings = DEFAULT_SETTINGS,
+    base_url: str = "",
+    scanned: bool = False,
 ) -> str:
-    """The stored hash of a document: its bytes, the settings that shaped its chunks and the
-    base URL its link was derived from."""
+    """The stored hash of a document: its bytes, the settings that shaped its chunks, the base
+    URL its link was derived from and whether its chunks were scanned."""
     link = f":{base_url}" if base_url else ""
-    shape = f"chunking-v{CHUNKING_VERSION}:{settings.key}{link}\0".encode()
+    scan = ":scanned" if scanned else ""
+    shape = f"chunking-v{CHUNKING_VERSION}:{settings.key}{link}{scan}\0".encode()
     return hashlib.sha256(shape + data).hexdigest()[:32]
 
 
@@ -150,9 +174,11 @@ def ingest_paths(
     settings: ChunkSettings = DEFAULT_SETTINGS,
     batch_chunks: int = DEFAULT_BATCH_CHUNKS,
     base_url: str = "",
+    scan: Scan | None = None,
 ) -> IngestReport:
     """Load, chunk, embed and store every supported document under ``paths`` into ``scope``;
-    a document without a declared address gets ``base_url`` + its path under its folder."""
+    a document without a declared address gets ``base_url`` + its path under its folder; with
+    ``scan``, flagged chunks are stored quarantined (see the module docstring)."""
     if base_url and not web_url(base_url):
         raise ConfigError(
             f"--base-url must be an http(s) address, got {base_url!r}",
@@ -161,7 +187,7 @@ def ingest_paths(
     started = time.perf_counter()
     files = collect_files(paths)
     report = IngestReport(scope=scope, files_seen=len(files))
-    run = _Run(index, scope, report, settings, batch_chunks, base_url)
+    run = _Run(index, scope, report, settings, batch_chunks, base_url, scan)
     if progress:
         with _progress_bar(len(files)) as advance:
             run.ingest(files, advance)
@@ -184,8 +210,10 @@ class _Run:
         settings: ChunkSettings,
         batch_chunks: int,
         base_url: str = "",
+        scan: Scan | None = None,
     ) -> None:
         self.base_url = base_url
+        self.scan = scan
         self.index = index
         self.scope = scope
         self.report = report
@@ -219,10 +247,12 @@ class _Run:
         try:
             data = read_bytes(file)
             mtime = file.stat().st_mtime
-            doc_hash = document_hash(data, self.settings, self.base_url)
+            doc_hash = document_hash(data, self.settings, self.base_url, self.scan is not None)
             if stored is not None and stored.doc_hash == doc_hash:
                 report.files_unchanged += 1
                 report.chunks_unchanged += stored.chunks
+                if stored.quarantined:
+                    report.quarantined[source] = stored.quarantined
                 return
             document = load_document(file, data)
             chunks = chunk_document(
@@ -246,7 +276,19 @@ class _Run:
                 report.chunks_removed += self.index.delete_source(source, self.scope)
             return
         url = document.url or joined_url(self.base_url, relative_source(source))
-        self.pending.append(SourceUpdate(source, self.scope, chunks, mtime, doc_hash, url))
+        flagged = self.flagged(chunks)
+        if flagged:
+            report.quarantined[source] = len(flagged)
+        self.pending.append(
+            SourceUpdate(source, self.scope, chunks, mtime, doc_hash, url, quarantined=flagged)
+        )
+
+    def flagged(self, chunks: list[Chunk]) -> dict[str, str]:
+        """Chunk id -> the scanner's reason, for each chunk it flags (none without a scanner)."""
+        if self.scan is None:
+            return {}
+        reasons = ((chunk.id, self.scan(chunk.embed_text)) for chunk in chunks)
+        return {cid: reason[:MAX_REASON_CHARS] for cid, reason in reasons if reason}
 
     def flush(self) -> None:
         results = self.index.upsert_sources(self.pending)

@@ -6,7 +6,8 @@ the Chroma data (``<data dir>/lexical/<collection>/``); ``open_lexical`` reloads
 it when the store's revision (``KnowledgeIndex.revision``; the sorted chunk ids for stores
 without one) no longer matches, so it never drifts from Chroma. Text indexed per chunk: title,
 heading path and body, lower-cased, English stop words removed, Snowball-stemmed. Both searches
-filter on knowledge spaces inside the scorer (a mask), never after the top k.
+filter on knowledge spaces, and leave out quarantined chunks unless asked for them, inside the
+scorer (a mask), never after the top k. A copy saved in another format is rebuilt.
 
 Why exact dense search beside Chroma's HNSW: on the Python docs (17,442 chunks) Chroma's HNSW
 returned on average 94 % of the exact 50 nearest chunks, and for 6 of 255 test questions none
@@ -44,6 +45,7 @@ _META_FILE = "chunks.jsonl"
 _FINGERPRINT_FILE = "fingerprint.txt"
 _VECTORS_FILE = "vectors.npy"
 _REVISION_FILE = "revision.txt"
+_FORMAT_FILE = "format.txt"
 
 
 def indexed_text(chunk: StoredChunk) -> str:
@@ -66,7 +68,7 @@ def query_terms(query: str) -> list[str]:
     return list(result[0]) if result else []
 
 
-_FORMAT = "2"
+_FORMAT = "3"
 """Bumped when what is saved per chunk changes, so older saves are rebuilt."""
 
 
@@ -98,6 +100,9 @@ class LexicalIndex:
             [codes.setdefault(d.scope, len(codes)) for d in docs], dtype=np.int32
         )
         self._codes = codes
+        self._clean = np.array([not d.quarantined for d in docs], dtype=bool)
+        self.quarantined = len(docs) - int(self._clean.sum())
+        """How many of ``docs`` are quarantined."""
         self._vocabulary: set[str] = set(model.vocab_dict) if model is not None else set()
         self.fingerprint = fingerprint(d.id for d in docs)
         self.scopes: frozenset[str] = frozenset(codes)
@@ -137,8 +142,22 @@ class LexicalIndex:
         wanted = [self._codes[s] for s in scopes if s in self._codes]
         return np.isin(self._scope_codes, np.array(wanted, dtype=np.int32))
 
+    def allowed(
+        self, scopes: Sequence[str] | None, include_quarantined: bool = False
+    ) -> np.ndarray | None:
+        """A boolean row mask of the chunks a search may return (in ``scopes`` when given, not
+        quarantined unless ``include_quarantined``); ``None`` when that is every chunk."""
+        mask = self.in_scopes(scopes) if scopes is not None else None
+        if self.quarantined and not include_quarantined:
+            mask = self._clean if mask is None else mask & self._clean
+        return mask
+
     def dense(
-        self, vector: np.ndarray, n: int, scopes: Sequence[str] | None = None
+        self,
+        vector: np.ndarray,
+        n: int,
+        scopes: Sequence[str] | None = None,
+        include_quarantined: bool = False,
     ) -> list[tuple[StoredChunk, float]]:
         """The ``n`` chunks with the highest cosine similarity to ``vector`` (a unit vector),
         only from ``scopes`` when given, best first; ``[]`` without vectors."""
@@ -146,8 +165,8 @@ class LexicalIndex:
             return []
         with _BLAS.limit(limits=1, user_api="blas"):
             scores = self.vectors @ np.asarray(vector, dtype=np.float32)
-        if scopes is not None:
-            allowed = self.in_scopes(scopes)
+        allowed = self.allowed(scopes, include_quarantined)
+        if allowed is not None:
             scores = np.where(allowed, scores, -np.inf)
             n = min(n, int(allowed.sum()))
         n = min(n, len(scores))
@@ -161,17 +180,20 @@ class LexicalIndex:
         return len(self.docs)
 
     def search(
-        self, query: str, k: int = 10, scopes: Sequence[str] | None = None
+        self,
+        query: str,
+        k: int = 10,
+        scopes: Sequence[str] | None = None,
+        include_quarantined: bool = False,
     ) -> list[tuple[StoredChunk, float]]:
         """The ``k`` best chunks for ``query`` (only from ``scopes`` when given), best first;
         chunks that share no term with the query are not returned."""
         if self._model is None or not query.strip():
             return []
-        mask = None
-        if scopes is not None:
-            mask = self.in_scopes(scopes).astype(np.float32)
-            if not mask.any():
-                return []
+        allowed = self.allowed(scopes, include_quarantined)
+        mask = None if allowed is None else allowed.astype(np.float32)
+        if mask is not None and not mask.any():
+            return []
         terms = [t for t in query_terms(query) if t in self._vocabulary]
         if not terms:
             return []
@@ -196,6 +218,7 @@ class LexicalIndex:
                 out.write(json.dumps(asdict(doc), ensure_ascii=False) + "\n")
         (tmp / _FINGERPRINT_FILE).write_text(self.fingerprint)
         (tmp / _REVISION_FILE).write_text(self.revision)
+        (tmp / _FORMAT_FILE).write_text(_FORMAT)
         if self.vectors is not None:
             np.save(tmp / _VECTORS_FILE, self.vectors)
         shutil.rmtree(path, ignore_errors=True)
@@ -203,8 +226,11 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex | None:
-        """The index saved at ``path``, or ``None`` when there is none or it is unreadable."""
+        """The index saved at ``path``, or ``None`` when there is none, it is unreadable or in
+        another format."""
         try:
+            if (path / _FORMAT_FILE).read_text() != _FORMAT:
+                return None
             docs = [
                 StoredChunk(**json.loads(line))
                 for line in (path / _META_FILE).read_text(encoding="utf-8").split("\n")

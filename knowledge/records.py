@@ -3,7 +3,7 @@ chunks and search hits coming out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from knowledge.chunking import Chunk
 
@@ -28,6 +28,8 @@ class SourceUpdate:
     doc_hash: str = ""
     url: str = ""
     """The document's web address, when it has one."""
+    quarantined: dict[str, str] = field(default_factory=dict)
+    """Chunk id -> why the scanner flagged it (pattern names, score; never the text)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class StoredDoc:
     source: str
     doc_hash: str
     chunks: int
+    quarantined: int = 0
+    """How many of its chunks are quarantined."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class StoredChunk:
     position: int = 0
     """Order within its source (consecutive chunks under one heading form a section)."""
     url: str = ""
+    quarantined: bool = False
+    """Flagged as a possible prompt injection at ingestion: never shown to the model."""
+    quarantine_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,3 +85,6 @@ class Hit:
     chunk_text: str = ""
     """The matching chunk when ``text`` is the passage around it (see ``knowledge.passages``);
     empty when ``text`` is the chunk itself."""
+    quarantined: bool = False
+    """Only ever true when the caller asked for quarantined chunks too."""
+    quarantine_reason: str = ""

@@ -15,7 +15,8 @@ Stages, each switchable in ``RetrievalConfig`` so the benchmark measures what ea
    better-ranked one is dropped (the same paragraph copied into two files).
 
 Every mode filters on the asker's knowledge spaces inside the store (Chroma ``where``, BM25 weight
-mask), before the top k is taken.
+mask), before the top k is taken; chunks quarantined at ingestion (possible prompt injections) are
+left out the same way unless a search asks for them (``include_quarantined``, for inspection).
 
 Tuned on ``tests/data/python_docs_dev.jsonl`` (80 hand-written questions over the Python docs,
 outside the FAQ); the FAQ questions were never used to choose a setting.
@@ -93,6 +94,8 @@ def _hit(doc: StoredChunk, score: float, similarity: float | None = None) -> Hit
         scope=doc.scope,
         similarity=similarity,
         url=doc.url,
+        quarantined=doc.quarantined,
+        quarantine_reason=doc.quarantine_reason,
     )
 
 
@@ -142,9 +145,15 @@ class Retriever:
         matrix: np.ndarray = sections.heading_vectors
         return matrix
 
-    def search(self, query: str, k: int = 5, spaces: Sequence[str] | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        spaces: Sequence[str] | None = None,
+        include_quarantined: bool = False,
+    ) -> list[Hit]:
         """The ``k`` best passages (or chunks) for ``query`` from ``spaces`` (all when
-        ``None``), best first."""
+        ``None``), best first; quarantined chunks only with ``include_quarantined``."""
         config = self.config
         self._check_lexical()
         needs_vector = config.mode != "bm25" or (config.passages and config.heading_weight)
@@ -155,7 +164,7 @@ class Retriever:
         )
         n = max(config.candidates, k) if config.passages or config.mode == "hybrid" else k
         lexical, sections = self.lexical, self.sections
-        ranked = self._candidates(query, n, spaces, vector, lexical)
+        ranked = self._candidates(query, n, spaces, vector, lexical, include_quarantined)
         if not config.passages:
             return _dedupe(ranked, config.duplicate_overlap, k)
         passages = self._passages(ranked, 2 * k, sections)
@@ -164,10 +173,14 @@ class Retriever:
         return _dedupe(passages, config.duplicate_overlap, k)
 
     async def asearch(
-        self, query: str, k: int = 5, spaces: Sequence[str] | None = None
+        self,
+        query: str,
+        k: int = 5,
+        spaces: Sequence[str] | None = None,
+        include_quarantined: bool = False,
     ) -> list[Hit]:
         """``search`` in a worker thread."""
-        return await asyncio.to_thread(self.search, query, k, spaces)
+        return await asyncio.to_thread(self.search, query, k, spaces, include_quarantined)
 
     def _candidates(
         self,
@@ -176,15 +189,16 @@ class Retriever:
         spaces: Sequence[str] | None,
         vector: np.ndarray | None,
         local: LexicalIndex,
+        include_quarantined: bool = False,
     ) -> list[Hit]:
         """Chunks, best first, by the configured mode (``local``: the store's local copy)."""
         mode = self.config.mode
         if mode == "dense":
-            return self._dense(query, n, spaces, vector, local)
-        lexical = local.search(query, n, spaces)
+            return self._dense(query, n, spaces, vector, local, include_quarantined)
+        lexical = local.search(query, n, spaces, include_quarantined)
         if mode == "bm25":
             return [_hit(doc, s) for doc, s in lexical]
-        dense = self._dense(query, n, spaces, vector, local)
+        dense = self._dense(query, n, spaces, vector, local, include_quarantined)
         w, rrf_k = self.config.dense_weight, self.config.rrf_k
         floor = min((h.score for h in dense), default=0.0)
         fused: dict[str, tuple[Hit, float]] = {}
@@ -206,26 +220,34 @@ class Retriever:
         spaces: Sequence[str] | None,
         vector: np.ndarray | None,
         lexical: LexicalIndex,
+        include_quarantined: bool = False,
     ) -> list[Hit]:
         """The nearest chunks within ``spaces``: exact, from the local copy's vectors (see
         ``knowledge.lexical``), or from Chroma's HNSW index when the copy has none or the
         configuration asks for it.
 
         Chroma's metadata filter costs 60-90 ms at 17,000 chunks, so when every space in the
-        store is one the asker may read the filter is left out there (it would keep
-        everything); every hit's space is still checked.
+        store is one the asker may read (or the copy holds no quarantined chunk) that filter is
+        left out there (it would keep everything); every hit is still checked.
         """
         if lexical.vectors is not None and vector is not None and self.config.exact_dense:
-            found = lexical.dense(vector, n, spaces)
+            found = lexical.dense(vector, n, spaces, include_quarantined)
             return [_hit(doc, score, score) for doc, score in found]
         query_vector = vector.tolist() if vector is not None else None
-        if spaces is None:
-            return self.index.search(query, k=n, vector=query_vector)
-        allowed = set(spaces)
-        unfiltered = bool(len(lexical)) and lexical.scopes <= allowed
-        scope = None if unfiltered else sorted(allowed)
-        hits = self.index.search(query, k=n, scope=scope, vector=query_vector)
-        return [hit for hit in hits if hit.scope in allowed]
+        allowed = set(spaces) if spaces is not None else None
+        scope = None
+        if allowed is not None and not (len(lexical) and lexical.scopes <= allowed):
+            scope = sorted(allowed)
+        every = include_quarantined or (bool(len(lexical)) and not lexical.quarantined)
+        hits = self.index.search(
+            query, k=n, scope=scope, vector=query_vector, include_quarantined=every
+        )
+        return [
+            hit
+            for hit in hits
+            if (allowed is None or hit.scope in allowed)
+            and (include_quarantined or not hit.quarantined)
+        ]
 
     def _passages(self, ranked: list[Hit], limit: int, sections: Sections) -> list[Hit]:
         """Each section once, at the rank of its best chunk, as its passage (``limit`` of

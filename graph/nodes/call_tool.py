@@ -1,4 +1,8 @@
-"""Tool node: the intent picks the tool; the registry runs it with its timeout."""
+"""Tool node: the intent picks the tool; the registry runs it with its timeout.
+
+A tool's output can carry other people's text (a thread to summarise): it is scanned for prompt
+injection, and flagged output is shown with a warning line above it (``graph.untrusted``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from langgraph.runtime import Runtime
 from graph.context import BotContext
 from graph.state import State
 from graph.tools.registry import ToolDeps
+from graph.untrusted import flag_tool_output
 
 TOOL_FOR_INTENT = {
     "summarize": "summarize_conversation",
@@ -58,6 +63,10 @@ async def call_tool(state: State, runtime: Runtime[BotContext]) -> dict[str, Any
             experts=list(state.experts),
         )
         result = await ctx.tools.run(name, tool_arguments(state), deps)
+        output = result.output
         if not result.ok:
             span.fail(result.error_type or "ToolError")
-    return {"tool_name": name, "tool_output": result.output}
+        elif ctx.scan is not None and (reason := ctx.scan(output)) is not None:
+            output = flag_tool_output(output)
+            span.update({"app.guard.indirect_flagged": True, "app.guard.indirect_reason": reason})
+    return {"tool_name": name, "tool_output": output}

@@ -2,7 +2,9 @@
 
 Tokens stream to callers of ``graph.astream(stream_mode="messages")`` because the model is called
 with ``astream`` inside this node. A question with no relevant sources gets an honest "not found"
-without a model call; a tool's output is already the answer.
+without a model call; a tool's output is already the answer. Retrieved passages reach the model
+only inside ``<document>`` blocks with look-alike delimiters neutralised (``graph.untrusted``),
+and the system prompt tells it that text there is data, never instructions.
 """
 
 from __future__ import annotations
@@ -15,28 +17,10 @@ from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, S
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
-from graph.prompts import (
-    ANSWER_SYSTEM,
-    ANSWER_USER,
-    CHITCHAT_SYSTEM,
-    NO_SOURCES_ANSWER,
-    SOURCE_ITEM,
-)
+from graph.prompts import ANSWER_SYSTEM, ANSWER_USER, CHITCHAT_SYSTEM, NO_SOURCES_ANSWER
 from graph.state import State
+from graph.untrusted import document_block
 from observe.errors import ModelCallError, ModelStreamBroken
-
-SOURCE_CHARS = 700
-"""Per-source text budget in the prompt (the local model has a small context)."""
-
-
-def excerpt(doc: dict[str, Any], limit: int = SOURCE_CHARS) -> str:
-    """What the prompt shows of a retrieved passage: all of it when it fits ``limit``, else
-    the chunk that matched (the start of it)."""
-    text = str(doc["text"])
-    if len(text) <= limit:
-        return text
-    return str(doc.get("chunk_text") or text)[:limit]
-
 
 FENCE = "```"
 
@@ -63,11 +47,8 @@ def retryable(exc: Exception) -> bool:
 
 
 def answer_messages(state: State) -> list[BaseMessage]:
-    """The prompt for a question over numbered sources."""
-    sources = "\n\n".join(
-        SOURCE_ITEM.format(n=i, heading=doc["heading"], text=excerpt(doc))
-        for i, doc in enumerate(state.docs, start=1)
-    )
+    """The prompt for a question over numbered sources, each in its ``<document>`` block."""
+    sources = "\n\n".join(document_block(i, doc) for i, doc in enumerate(state.docs, start=1))
     return [
         SystemMessage(ANSWER_SYSTEM),
         HumanMessage(ANSWER_USER.format(sources=sources, question=state.query)),

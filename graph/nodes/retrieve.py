@@ -8,11 +8,30 @@ from langgraph.runtime import Runtime
 
 from graph.context import BotContext
 from graph.state import State, turn_spaces
+from graph.untrusted import screen_passages
+from knowledge.records import Hit
+
+
+def as_doc(hit: Hit) -> dict[str, Any]:
+    """A hit as the state stores it (``docs``)."""
+    return {
+        "id": hit.id,
+        "source": hit.source,
+        "heading": hit.heading,
+        "text": hit.text,
+        "chunk_text": hit.chunk_text or hit.text,
+        "score": hit.score,
+        "similarity": hit.similarity,
+        "updated_at": hit.updated_at,
+        "url": hit.url,
+    }
 
 
 async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     """Search the knowledge spaces; keep only passages whose best chunk reaches the relevance
-    floor (cosine similarity; a purely lexical search has none and keeps everything)."""
+    floor (cosine similarity; a purely lexical search has none and keeps everything) and that
+    the injection scanner passes (dropped ids go on the span as ``app.guard.indirect_dropped``).
+    """
     ctx = runtime.context
     settings = ctx.settings
     spaces = turn_spaces(state, settings.knowledge_scope)
@@ -29,19 +48,7 @@ async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
             "gen_ai.retrieval.documents",
             [{"id": h.id, "score": round(h.score, 4)} for h in hits],
         )
-        span.set("app.retrieval.kept", len(kept))
-    docs = [
-        {
-            "id": h.id,
-            "source": h.source,
-            "heading": h.heading,
-            "text": h.text,
-            "chunk_text": h.chunk_text or h.text,
-            "score": h.score,
-            "similarity": h.similarity,
-            "updated_at": h.updated_at,
-            "url": h.url,
-        }
-        for h in kept
-    ]
+        docs, dropped = screen_passages([as_doc(h) for h in kept], ctx.scan)
+        span.set("app.retrieval.kept", len(docs))
+        span.set("app.guard.indirect_dropped", dropped)
     return {"docs": docs}

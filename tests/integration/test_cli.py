@@ -303,3 +303,34 @@ def test_bench_guards_reports_rates_sources_and_mistakes(tmp_path: Path) -> None
     assert_one_clear_error(
         run(["bench", "guards", "--data", str(bad)], tmp_path / "d"), "bad.jsonl:1"
     )
+
+
+def test_bench_pii_reports_scores_per_type_and_mistakes_without_the_values(tmp_path: Path) -> None:
+    data = tmp_path / "pii.jsonl"
+    text = "mail jane@example.com or call +44 20 7946 0958"
+    spans = [{"start": 5, "end": 21, "type": "EMAIL"}, {"start": 30, "end": 46, "type": "PHONE"}]
+    rows = [
+        {"id": "r1", "text": text, "spans": spans},
+        {"id": "r2", "text": "order 123456789 shipped on 2024-01-15", "spans": []},
+        {"id": "r3", "text": "card 4111 1111 1111 1111", "spans": []},  # unlabelled: spurious
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    proc = run(["bench", "pii", "--data", str(data), "--json"], tmp_path / "d")
+    assert proc.returncode == 0, proc.stderr.decode()
+    result = json.loads(proc.stdout)
+    assert result["rows"] == 3
+    assert result["by_type"]["EMAIL"]["f1"] == result["by_type"]["PHONE"]["f1"] == 1.0
+    assert result["by_type"]["CARD"] == {
+        **{"gold": 0, "predicted": 1, "tp": 0},
+        **{"precision": 0.0, "recall": None, "f1": None},
+    }
+    assert result["overall"]["precision"] == round(2 / 3, 4)
+    assert result["mistakes"] == [
+        {"id": "r3", "error": "spurious", "type": "CARD", "start": 5, "end": 24}
+    ]
+    assert "4111" not in proc.stdout.decode() and "jane" not in proc.stdout.decode()
+    table = run(["bench", "pii", "--data", str(data)], tmp_path / "d").stdout.decode()
+    assert "overall" in table and "CARD" in table and "p95" in table
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "text": "hi", "spans": [{"start": 0, "end": 2, "type": "NAME"}]}\n')
+    assert_one_clear_error(run(["bench", "pii", "--data", str(bad)], tmp_path / "d"), "bad.jsonl:1")

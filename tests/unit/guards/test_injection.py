@@ -122,7 +122,10 @@ def test_patterns_leave_look_alikes_alone(text: str) -> None:
 
 
 def test_segments_cut_at_sentences_and_lines_and_join_short_pieces() -> None:
-    text = "first sentence is long enough to stand alone here. ok. a second sentence that is long enough on its own\nx"
+    text = (
+        "first sentence is long enough to stand alone here. ok. "
+        "a second sentence that is long enough on its own\nx"
+    )
     assert segments(text) == [
         "first sentence is long enough to stand alone here. ok.",
         "a second sentence that is long enough on its own x",
