@@ -6,7 +6,8 @@ check_input ─┬─ refuse ─▶ END
   ┌─────────────────────────────────────────────────────────────────────────────┘    │
   └─┬─ retrieve ──┐                                                                  │
     ├─ call_tool ─┼▶ generate → check_output → store_cache → save_memory ◀───────────┘ → END
-    └─────────────┘  (chitchat goes straight to generate)
+    └─────────────┘     ▲            │ (an answer the sources do not support: once more)
+                        └────────────┘  (chitchat goes straight to generate)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from graph.nodes.refuse import refuse
 from graph.nodes.retrieve import retrieve
 from graph.nodes.save_memory import save_memory
 from graph.nodes.store_cache import store_cache
-from graph.routes import after_cache, after_input, by_intent
+from graph.routes import after_cache, after_input, after_output, by_intent
 from graph.state import InputState, State
 
 builder = StateGraph(State, input_schema=InputState, context_schema=BotContext)
@@ -55,7 +56,7 @@ builder.add_conditional_edges("classify_intent", by_intent)
 builder.add_edge("retrieve", "generate")
 builder.add_edge("call_tool", "generate")
 builder.add_edge("generate", "check_output")
-builder.add_edge("check_output", "store_cache")
+builder.add_conditional_edges("check_output", after_output)
 builder.add_edge("store_cache", "save_memory")
 builder.add_edge("save_memory", END)
 

@@ -44,3 +44,16 @@ NO_SOURCES_ANSWER = (
 )
 
 REFUSAL = "I can't process that message: {reason}."
+
+GROUNDING_RETRY = (
+    " Your previous answer said things the documents do not say. Answer again with sentences "
+    "taken from the documents only."
+)
+"""Appended to ``ANSWER_SYSTEM`` when an answer is regenerated after failing the groundedness
+check."""
+
+NOT_GROUNDED_ANSWER = (
+    "I couldn't find a reliable answer to this in the team's documents. The closest sources I "
+    "found:\n{sources}"
+)
+NOT_GROUNDED_SOURCE = "\u2022 {heading} \u2014 `{source}`"

@@ -17,6 +17,11 @@ def after_cache(state: State) -> Literal["save_memory", "load_memory"]:
     return "save_memory" if state.cache_hit else "load_memory"
 
 
+def after_output(state: State) -> Literal["generate", "store_cache"]:
+    """An answer the sources do not support is generated once more; anything else goes on."""
+    return "generate" if state.regenerate else "store_cache"
+
+
 def by_intent(state: State) -> Literal["retrieve", "call_tool", "generate"]:
     """Questions retrieve, chitchat goes straight to the model, everything else is a tool."""
     match state.intent:

@@ -84,5 +84,9 @@ class State(InputState):
     citations: list[dict[str, Any]] = field(default_factory=list)
     """``{"n", "id", "source", "heading", "text"}`` for each citation marker in the answer."""
     guard_problems: list[str] = field(default_factory=list)
+    grounding_attempts: int = 0
+    """How many answers of this turn failed the groundedness check (regenerated once)."""
+    regenerate: bool = False
+    """Set by ``check_output`` when the answer must be generated again."""
     usage: dict[str, int] = field(default_factory=dict)
     """Model token counts of this turn (``input_tokens``, ``output_tokens``) when it called one."""

@@ -1,18 +1,29 @@
-"""The output guard: make every answer's citations point at sources that were really retrieved.
+"""The output guard: check and fix an answer before it is posted.
 
-``check_output`` runs the ``assistant/cited-sources`` validator through a shared guardrails
-``AsyncGuard`` with ``on_fail=FIX``: markers citing a source that does not exist are dropped, and
-an answer that must cite but cites nothing gets a ``Sources: [1] …`` line. It never raises for a
-bad answer; it returns the fixed text and notes of what it changed.
+``check_output`` runs, through one shared guardrails ``AsyncGuard`` with ``on_fail=FIX``:
+
+* ``assistant/cited-sources`` — markers citing a source that does not exist are dropped, and an
+  answer that must cite but cites nothing gets a ``Sources: [1] …`` line;
+* ``assistant/secret-leak`` — personal data or secrets the asker did not write become ``<KIND>``;
+* ``assistant/system-prompt-leak`` — sentences reproducing the system prompt are removed;
+* ``assistant/toxicity`` — abusive words are masked.
+
+``check_grounding`` runs ``assistant/grounded`` on answers built from retrieved passages: the
+caller regenerates once when it fails, then says honestly that the docs do not hold the answer.
+Neither raises for a bad answer; they return what they found and fixed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from guardrails import AsyncGuard, OnFailAction
 
+from guards.groundedness import Embed, Grounded
+from guards.leakage import SecretLeak, SystemPromptLeak
+from guards.toxicity import ToxicLanguage
 from guards.validators import NOTE_SEPARATOR, CitedSources, configure_offline, find_markers
 
 EMPTY_ANSWER = "the answer is empty"
@@ -24,12 +35,20 @@ class OutputVerdict:
 
     ``text`` is the answer to send (fixed when needed); ``citations`` the sorted distinct source
     numbers ``text`` cites (all within ``1..source_count``); ``problems`` human-readable notes of
-    what was fixed, empty when the answer passed as is.
+    what was fixed (never quoting the answer), empty when the answer passed as is.
     """
 
     text: str
     citations: tuple[int, ...]
     problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GroundingVerdict:
+    """Whether enough of an answer's factual statements are supported by the passages."""
+
+    grounded: bool
+    note: str | None = None
 
 
 def extract_citations(text: str) -> list[int]:
@@ -41,20 +60,50 @@ def extract_citations(text: str) -> list[int]:
 def output_guard() -> AsyncGuard:
     """The shared output ``AsyncGuard`` (built on first use, then cached)."""
     guard = AsyncGuard(name="assistant-output", history_max_length=1).use(
-        CitedSources(on_fail=OnFailAction.FIX)
+        CitedSources(on_fail=OnFailAction.FIX),
+        SecretLeak(on_fail=OnFailAction.FIX),
+        SystemPromptLeak(on_fail=OnFailAction.FIX),
+        ToxicLanguage(on_fail=OnFailAction.FIX),
     )
     return configure_offline(guard)
 
 
-async def check_output(answer: str, *, source_count: int, require_citations: bool) -> OutputVerdict:
-    """Check an answer against ``source_count`` retrieved sources numbered ``1..source_count``."""
+@lru_cache(maxsize=1)
+def grounding_guard() -> AsyncGuard:
+    """The shared groundedness ``AsyncGuard`` (a failure is reported, not fixed)."""
+    guard = AsyncGuard(name="assistant-grounded", history_max_length=1).use(
+        Grounded(on_fail=OnFailAction.NOOP)
+    )
+    return configure_offline(guard)
+
+
+async def check_output(
+    answer: str,
+    *,
+    source_count: int,
+    require_citations: bool,
+    question: str = "",
+    system_prompt: str = "",
+    passages: Sequence[str] = (),
+) -> OutputVerdict:
+    """Check an answer against ``source_count`` retrieved sources numbered ``1..source_count``.
+
+    ``question`` is what the asker wrote (their own data may come back to them), ``passages``
+    the sources' text (a source may share words with ``system_prompt`` without it leaking).
+    """
     if source_count < 0:
         raise ValueError(f"source_count must be >= 0, got {source_count!r}")
     if not answer.strip():  # guardrails refuses to validate an empty output
         return OutputVerdict(text="", citations=(), problems=(EMPTY_ANSWER,))
     outcome = await output_guard().validate(
         answer,
-        metadata={"source_count": source_count, "require_citations": require_citations},
+        metadata={
+            "source_count": source_count,
+            "require_citations": require_citations,
+            "question": question,
+            "system_prompt": system_prompt,
+            "passages": list(passages),
+        },
     )
     text = outcome.validated_output
     if not outcome.validation_passed or not isinstance(text, str):
@@ -67,3 +116,16 @@ async def check_output(answer: str, *, source_count: int, require_citations: boo
     )
     citations = tuple(n for n in extract_citations(text) if 1 <= n <= source_count)
     return OutputVerdict(text=text, citations=citations, problems=problems)
+
+
+async def check_grounding(
+    answer: str, passages: Sequence[str], *, embed: Embed | None = None
+) -> GroundingVerdict:
+    """Whether ``passages`` support ``answer`` (``embed`` adds sentence-embedding support)."""
+    if not answer.strip() or not passages:
+        return GroundingVerdict(grounded=True)
+    outcome = await grounding_guard().validate(
+        answer, metadata={"passages": list(passages), "embed": embed}
+    )
+    notes = [s.failure_reason for s in outcome.validation_summaries or [] if s.failure_reason]
+    return GroundingVerdict(grounded=not notes, note="; ".join(notes) or None)

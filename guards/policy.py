@@ -7,7 +7,9 @@ Actions:
 * ``warn`` — the turn goes on; the answer carries a short notice and the trace a flag.
 * ``log`` — the turn goes on unchanged; only the trace records the verdict.
 
-Every verdict is recorded on the trace whatever the action.
+Every verdict is recorded on the trace whatever the action. Answers are always fixed (secrets and
+personal data the asker did not write, system-prompt text, abuse) and checked for grounding: no
+channel may opt out of those.
 """
 
 from __future__ import annotations
@@ -38,8 +40,6 @@ class GuardPolicy(BaseModel):
     """Personal data (e-mail, phone, card, IBAN, ids, IPs) in a message."""
     secrets: Literal["redact", "block"] = "redact"
     """Credentials (API keys, tokens, private keys): never passed on as they are."""
-    output: DetectAction = "block"
-    """An answer that leaks the system prompt or secrets, or is abusive: replaced when ``block``."""
 
 
 DEFAULT_POLICY = GuardPolicy()

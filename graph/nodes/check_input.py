@@ -57,5 +57,7 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         "answer": "",
         "citations": [],
         "guard_problems": [],
+        "grounding_attempts": 0,
+        "regenerate": False,
         "usage": {},
     }

@@ -1,4 +1,8 @@
-"""Output guard node: citations must point at retrieved sources; map them to those sources."""
+"""Output guard node: fix citations and leaks; an answer from knowledge must be grounded.
+
+Citations must point at retrieved sources (and are mapped to them); personal data, secrets,
+system-prompt text and abuse are fixed by the output guard; an answer the passages do not
+support is sent back to ``generate`` once, then replaced by an honest "couldn't find it"."""
 
 from __future__ import annotations
 
@@ -7,8 +11,13 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
+from graph.prompts import ANSWER_SYSTEM, NOT_GROUNDED_ANSWER, NOT_GROUNDED_SOURCE
 from graph.state import State
+from guards.output_guard import GroundingVerdict, check_grounding
 from guards.output_guard import check_output as guard_output
+
+MAX_CLOSEST = 3
+"""How many of the retrieved sources the not-grounded answer names."""
 
 
 def citations_for(numbers: tuple[int, ...] | list[int], docs: list[dict[str, Any]]) -> list[dict]:
@@ -30,23 +39,62 @@ def citations_for(numbers: tuple[int, ...] | list[int], docs: list[dict[str, Any
     ]
 
 
+def not_grounded_answer(docs: list[dict[str, Any]]) -> str:
+    """The honest answer when the sources do not support what the model said: the closest ones."""
+    lines = [
+        NOT_GROUNDED_SOURCE.format(heading=d["heading"] or d["source"], source=d["source"])
+        for d in docs[:MAX_CLOSEST]
+    ]
+    return NOT_GROUNDED_ANSWER.format(sources="\n".join(lines))
+
+
 async def check_output(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
-    """Validate the answer; answers from knowledge must cite the sources they were given."""
+    """Validate and fix the answer; an answer from knowledge must cite its sources and be
+    supported by them (else it is generated once more, then replaced by an honest one)."""
     ctx = runtime.context
-    grounded = state.intent == "question" and bool(state.docs) and state.tool_output is None
+    from_knowledge = state.intent == "question" and bool(state.docs) and state.tool_output is None
+    passages = [str(d["text"]) for d in state.docs]
     with ctx.tracer.span("guard.output", attributes={"app.guard.stage": "output"}) as span:
         verdict = await guard_output(
-            state.answer, source_count=len(state.docs), require_citations=grounded
+            state.answer,
+            source_count=len(state.docs),
+            require_citations=from_knowledge,
+            question=state.clean_question,
+            system_prompt=ANSWER_SYSTEM,
+            passages=passages,
         )
+        grounding = (
+            await check_grounding(verdict.text, passages, embed=ctx.index.embedder.embed)
+            if from_knowledge
+            else GroundingVerdict(grounded=True)
+        )
+        retry = not grounding.grounded and state.grounding_attempts == 0
         span.update(
             {
-                "app.guard.passed": not verdict.problems,
+                "app.guard.passed": not verdict.problems and grounding.grounded,
                 "app.guard.fixes": list(verdict.problems),
                 "app.citations": list(verdict.citations),
+                "app.guard.grounded": grounding.grounded,
+                "app.guard.grounding": grounding.note,
+                "app.guard.grounding_attempt": state.grounding_attempts + 1,
+                "app.guard.action": (
+                    None if grounding.grounded else "regenerate" if retry else "replace"
+                ),
             }
         )
+    problems = list(verdict.problems) + ([grounding.note] if grounding.note else [])
+    if retry:
+        return {"regenerate": True, "grounding_attempts": 1, "guard_problems": problems}
+    if not grounding.grounded:
+        return {
+            "answer": not_grounded_answer(state.docs),
+            "citations": [],
+            "regenerate": False,
+            "guard_problems": problems,
+        }
     return {
         "answer": verdict.text,
         "citations": citations_for(verdict.citations, state.docs),
-        "guard_problems": list(verdict.problems),
+        "guard_problems": problems,
+        "regenerate": False,
     }

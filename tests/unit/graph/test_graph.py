@@ -115,11 +115,42 @@ async def test_question_retrieves_and_cites_the_right_source(
 async def test_uncited_answer_gets_citations_from_the_output_guard(
     tmp_path: Path, index: KnowledgeIndex
 ) -> None:
-    ctx = make_context(tmp_path, index, "question", "Open the VPN portal and reset it.")
+    ctx = make_context(tmp_path, index, "question", "Open vpn.example.com and click Reset.")
     state, _ = await run_turn(ctx, "How do I reset the VPN certificate?")
     assert state["citations"], "the output guard must attach citations"
     assert state["citations"][0]["source"] == "it/vpn.md"
     assert state["guard_problems"]
+
+
+async def test_an_answer_the_sources_do_not_support_is_regenerated_once_then_replaced(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    made_up = "The VPN certificate renews itself every 90 days through the Zurich office [1]."
+    ctx = make_context(tmp_path, index, "question", made_up)
+    state, visited = await run_turn(ctx, "How do I reset the VPN certificate?")
+    assert visited.count("generate") == 2 and visited.count("check_output") == 2
+    assert state["answer"].startswith("I couldn't find a reliable answer")
+    assert "`it/vpn.md`" in state["answer"] and "Zurich" not in state["answer"]
+    assert state["citations"] == [] and state["grounding_attempts"] == 1
+    assert any("not supported by the retrieved sources" in p for p in state["guard_problems"])
+
+
+async def test_a_regenerated_answer_that_is_grounded_is_kept(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    ctx = make_context(tmp_path, index, "question", "unused")
+    ctx.llm = GenericFakeChatModel(
+        messages=iter(
+            [
+                AIMessage("The certificate renews itself every 90 days in Zurich [1]."),
+                AIMessage("Open vpn.example.com and click Reset certificate [1]."),
+            ]
+        )
+    )
+    state, visited = await run_turn(ctx, "How do I reset the VPN certificate?")
+    assert visited.count("generate") == 2
+    assert state["answer"] == "Open vpn.example.com and click Reset certificate [1]."
+    assert state["citations"][0]["source"] == "it/vpn.md"
 
 
 async def test_question_without_relevant_sources_says_so_without_the_model(
