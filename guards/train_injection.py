@@ -57,6 +57,13 @@ FOLDS = 5
 CLUSTER_DISTANCE = 0.5
 MAX_FPR = 0.01
 MIN_THRESHOLD = 0.5
+HARD_BENIGN = tuple(
+    f"examples benign/{group}"
+    for group in ("lookalike", "long", "tool_output_benign", "security_talk")
+)
+"""Example groups written to fool the detector (trigger words in a benign sense, long pastes of
+policies and logs, tool results with orders for people): their false-alarm rate is reported,
+but the threshold is set on ordinary messages (``MAX_FPR``). ``long`` also covers ``long_more``."""
 DOC_ROWS = 500
 """Benign documentation passages (and as many single paragraphs) added to the training."""
 SEED = 7
@@ -199,10 +206,10 @@ def _rates(flagged: np.ndarray, attack: np.ndarray) -> dict[str, Any]:
     }
 
 
-def choose_threshold(scores: np.ndarray, other: np.ndarray, attack: np.ndarray) -> float:
-    """The lowest whole-text threshold (≥ ``MIN_THRESHOLD``) keeping the held-out FPR within
-    ``MAX_FPR``; ``other`` marks rows flagged anyway (patterns, segments)."""
-    benign = ~attack
+def choose_threshold(scores: np.ndarray, other: np.ndarray, benign: np.ndarray) -> float:
+    """The lowest whole-text threshold (≥ ``MIN_THRESHOLD``) keeping the held-out FPR on the
+    ``benign`` rows within ``MAX_FPR``; ``other`` marks rows flagged anyway (patterns,
+    segments)."""
     for threshold in np.arange(MIN_THRESHOLD, 1.0, 0.005):
         flagged = other | (scores >= threshold)
         if (flagged & benign).sum() <= MAX_FPR * benign.sum():
@@ -265,12 +272,14 @@ def train(
             [any(match_patterns(r) for r in normalize(row.text).readings()) for row in rows]
         )
         other = patterns | (segment_scores >= SEGMENT_THRESHOLD)
-        threshold = choose_threshold(scores, other, attack)
+        hard = np.array([r.source.startswith(HARD_BENIGN) for r in rows])
+        threshold = choose_threshold(scores, other, ~attack & ~hard)
         meta["threshold"] = threshold
         meta["held_out"] = {
             "method": f"{FOLDS}-fold grouped CV, clusters at cosine distance {CLUSTER_DISTANCE}",
             "clusters": int(groups.max()) + 1,
-            "max_fpr": MAX_FPR,
+            "max_fpr": f"{MAX_FPR} on benign rows other than {', '.join(HARD_BENIGN)}",
+            "hard_benign_FPR": round(float((other | (scores >= threshold))[hard].mean()), 4),
             "segment_threshold": SEGMENT_THRESHOLD,
             **report(rows, other | (scores >= threshold), attack),
         }
