@@ -41,11 +41,33 @@ Finder = Callable[[str, str], Found]
 
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 DIGIT = re.compile(r"[0-9]")
+_PLACEHOLDER_MARKS = (
+    *("xxxxxxxx", "...", "…", "your-", "your_", "-here", "_here", "change-me", "change_me"),
+)
+_PLACEHOLDER_WORDS = frozenset("example dummy placeholder redacted insecure changeme".split())
+_PLACEHOLDER_PIECE = re.compile(r"[^a-z0-9]+")
+_ANGLED = re.compile(r"<[\w .-]+>")
 
 
 def glued(text: str, start: int, end: int) -> bool:
     """True when the span is part of a longer token on either side."""
     return (start > 0 and text[start - 1] in _B64URL) or (end < len(text) and text[end] in _B64URL)
+
+
+def placeholder_marked(value: str) -> bool:
+    """True for a documentation placeholder: ``xoxb-your-token-here``, ``xapp-1-XXXXXXXX``,
+    ``AKIAXXXXXXXX…``, ``sk-...``, ``sk_live_…``, ``key-<id>``; or a value with a placeholder
+    word as one of its pieces and no piece of noise (``django-insecure-change-me``,
+    ``sk_test_example``, but not ``django-insecure-0k6yv@!1q44am52…``). A word glued to other
+    characters (``…EXAMPLEKEY``) does not count: ``Example123!`` can be a real password."""
+    low = value.lower()
+    if any(mark in low for mark in _PLACEHOLDER_MARKS) or _ANGLED.search(value):
+        return True
+    pieces = _PLACEHOLDER_PIECE.split(low)
+    if any(len(p) >= 4 and p.count("x") == len(p) for p in pieces):
+        return True  # ``xapp-1-XXXX``, ``pw: xxxx-xxxx``, not ``…/XXXXab12XXXX9``
+    noise = any(len(p) >= 8 and DIGIT.search(p) and not p.isdigit() for p in pieces)
+    return not noise and not _PLACEHOLDER_WORDS.isdisjoint(pieces)
 
 
 def unglued(pattern: re.Pattern[str], text: str, kind: str, group: int = 0) -> Found:
@@ -156,12 +178,15 @@ def _shaped(text: str, lower: str) -> Found:
 
 def find_shaped_secrets(text: str, lower: str) -> Found:
     """Secrets known by their prefix and shape, except documentation placeholders such as
-    ``xoxb-your-bot-token`` or ``AKIAXXXXXXXXXXXXXXXX`` (too few distinct characters)."""
+    ``xoxb-your-bot-token``, ``xoxb-1-your-token-here`` (``placeholder_marked``) or
+    ``AKIAXXXXXXXXXXXXXXXX`` (too few distinct characters)."""
     for start, end, kind in _shaped(text, lower):
         value = text[start:end]
-        if kind == "SLACK_TOKEN" and not DIGIT.search(value):
+        if kind == "PRIVATE_KEY":
+            yield start, end, kind
+        elif kind == "SLACK_TOKEN" and not DIGIT.search(value):
             continue
-        if kind == "PRIVATE_KEY" or len(set(value)) >= min(10, len(value) // 2):
+        elif len(set(value)) >= min(10, len(value) // 2) and not placeholder_marked(value):
             yield start, end, kind
 
 
@@ -190,9 +215,24 @@ _PHONE_GROUP = re.compile(r"\+?\(?[0-9]+\)?")
 # Two or more ``:`` with hex between (``::`` counts); times (``10:30:00``) have fewer.
 _V6_HINT = re.compile(r":(?::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:)")
 _V6_CHARS = frozenset("0123456789abcdefABCDEF:.")
+# "version" in several languages (``versie``, ``versión``, ``Versão``…), ``v``/``v.``, pins.
 _VERSION_CONTEXT = re.compile(
-    r"(?i)(?:\bversion|\brelease|\bupgrade|\bbuild|\bfirmware|\bv|==|>=|<=|~=)\s*$"
+    r"(?i)(?:\b(?:version[ei]?|versie|versi[oó]n|vers[aã]o|wersj[ia]|verze|versio"
+    r"|release|upgrade|build|firmware|v)[.:]?|==|>=|<=|~=)\s*$"
 )
+# A word that says the next number is a phone number ("call me on", "llámame al", "Tel.",
+# "Handy:", "móvil", "phone number is"), with at most three small words between. Only after one
+# is a national number without a trunk 0 (``612 345 678``) taken for a phone number.
+_PHONE_CONTEXT = re.compile(
+    r"(?i)\b(?:tel(?:[eé]f[oó]o?n\w*|[eé]phone)?|t[eé]l(?:[eé]phone)?|(?:tele|cell|smart)?phone"
+    r"|mobile?|mobiel|cell|handy|m[oó]vil|celular|whats ?app|portable|ll[aá]m\w*"
+    r"|call (?:me|us)|appel(?:le[zr]?)?(?: moi| nous)?|bel (?:me|ons))\b\.?"
+    r"(?:[\s:,#-]*+(?:numbers?|nummer|num[eé]ro|n[uú]mero|nr|no|is|es|est|ist|at|on|al|au|op"
+    r"|unter|under|de|du|del|do|da|me|us)\b\.?){0,3}[\s:,#-]*$"
+)
+# A token mixing letters and digits right before a number: the number is the rest of an id
+# (``UPS 1Z 999 AA1 01 2345 6784``), not a phone number.
+_ID_BEFORE = re.compile(r"(?<![\w-])(?=[A-Za-z]*[0-9])(?=[0-9]*[A-Za-z])[A-Za-z0-9]{2,}[ -]$")
 
 
 def find_emails(text: str, lower: str) -> Found:
@@ -256,7 +296,24 @@ def _ip_end(text: str, m: re.Match[str]) -> int | None:
     return None if _VERSION_CONTEXT.search(text, max(0, m.start() - 12), m.start()) else m.end()
 
 
+def national_ok(groups: list[str], seps: list[str]) -> bool:
+    """Whether digit groups read as a national number without a trunk 0 (``612 345 678``,
+    ``612 34 56 78``): 9-11 digits in 2-4 groups of 2-4, one separator; needs a phone word."""
+    lens = [len(g) for g in groups]
+    return (
+        all(g.isdigit() for g in groups)
+        and 2 <= len(groups) <= 4
+        and 2 <= min(lens) <= max(lens) <= 4
+        and 9 <= sum(lens) <= 11
+        and groups[0][0] not in "01"
+        and len(set(seps)) == 1
+        and seps[0] in (" ", ".", "-")
+    )
+
+
 def _phone_end(text: str, m: re.Match[str]) -> int | None:
+    if text[m.start()] != "+" and _ID_BEFORE.search(text, max(0, m.start() - 24), m.start()):
+        return None
     found = list(
         _PHONE_GROUP.finditer(text, m.start(), m.start("ext") if m.group("ext") else m.end())
     )
@@ -265,26 +322,45 @@ def _phone_end(text: str, m: re.Match[str]) -> int | None:
     for n in range(len(groups), 0, -1):  # the longest prefix of groups that is a phone number
         if phone_ok(groups[:n], seps[: n - 1]):
             return m.end() if n == len(groups) else found[n - 1].end()
+    if national_ok(groups, seps) and _PHONE_CONTEXT.search(text, max(0, m.start() - 40), m.start()):
+        return m.end()
     return None
 
 
 _NUMBER_CHECKS = {"CARD": _card_end, "SSN": _ssn_end, "IP": _ip_end, "PHONE": _phone_end}
 
 
+def _classify(text: str, m: re.Match[str]) -> tuple[int, int, str] | None:
+    """The first kind (in ``_NUMBER_CHECKS`` order, as the alternation tried them) whose check
+    passes on the digits at ``m``."""
+    order = list(_NUMBER_CHECKS)
+    first = next(kind for kind in order if m.group(kind) is not None)
+    for kind in order[order.index(first) :]:
+        match = m if kind == first else _ONE_NUMBER[kind].match(text, m.start())
+        end = _NUMBER_CHECKS[kind](text, match) if match else None
+        if end is not None:
+            return m.start(), end, kind
+    return None
+
+
+def _bracketed_ip(text: str, start: int) -> tuple[int, int, str] | None:
+    """An IPv4 address right after an opening parenthesis: ``(10.0.4.12)``."""
+    match = _ONE_NUMBER["IP"].match(text, start)
+    end = _ip_end(text, match) if match else None
+    return None if end is None else (start, end, "IP")
+
+
 def find_numbers(text: str, lower: str) -> Found:
     """Cards (Luhn), SSNs, IPv4 (not after "version") and IPv6 addresses, phone numbers."""
-    order = list(_NUMBER_CHECKS)
     for m in _NUMBER.finditer(text):
         s = m.start()
         if text[s - 5 : s - 1].isalnum() and _IBAN_HEAD.search(text, max(0, s - 40), s):
             continue  # the digits of an IBAN (with a bad checksum, or it would have won)
-        first = next(kind for kind in order if m.group(kind) is not None)
-        for kind in order[order.index(first) :]:  # the alternation tried them in this order
-            match = m if kind == first else _ONE_NUMBER[kind].match(text, m.start())
-            end = _NUMBER_CHECKS[kind](text, match) if match else None
-            if end is not None:
-                yield m.start(), end, kind
-                break
+        found = _classify(text, m)
+        if found is None and text[s] == "(":  # the phone pattern took the "(" of "(10.0.4.12)"
+            found = _bracketed_ip(text, s + 1)
+        if found is not None:
+            yield found
     if _V6_HINT.search(text):
         yield from _ipv6(text)
 

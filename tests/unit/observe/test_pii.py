@@ -112,6 +112,111 @@ def test_look_alikes_are_not_flagged(text: str) -> None:
     assert found(text) == []
 
 
+CERT = (
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ\n"
+    "RTESMBAGA1UEChMJQmFsdGltb3JlMRMwEQYDVQQLEwpDeWJlclRydXN0MSIwIAYD\n"
+    "-----END CERTIFICATE-----"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "kind"),
+    [
+        # 1. a password given in prose, after a password word and a link word, in any language
+        ("fyi the VPN password for the lab box is Tr0ub4dor&3, ask me", "Tr0ub4dor&3", "SECRET"),
+        ("guest pw Kq7#vLm2Zp in case you need it", "Kq7#vLm2Zp", "SECRET"),
+        (
+            "reset my password twice, the last one I chose was Maple!Leaf77.",
+            "Maple!Leaf77",
+            "SECRET",
+        ),
+        ("new wifi password: CoffeeBean#2024", "CoffeeBean#2024", "SECRET"),
+        ("le mot de passe du NAS, c'est Xb7$kQ2pLm", "Xb7$kQ2pLm", "SECRET"),
+        ("Das Kennwort lautet Rh9#kT2mWq", "Rh9#kT2mWq", "SECRET"),
+        ("Passwort: Zugang_2024!", "Zugang_2024!", "SECRET"),
+        ("la contraseña del router es CafeLatte2024", "CafeLatte2024", "SECRET"),
+        ("o password do servidor é Xb7$kQ2pLm", "Xb7$kQ2pLm", "SECRET"),
+        ("j'ai modifié le mot de passe admin en Hv5-pQ9-xW2", "Hv5-pQ9-xW2", "SECRET"),
+        ("I set the root password to 'Qx7!mz29Lp' for now", "Qx7!mz29Lp", "SECRET"),
+        # 2. command-line credentials
+        ("curl -u deploy:Hk29!xzPq -X POST https://ci.example.com", "Hk29!xzPq", "SECRET"),
+        ("curl --user 'svc-ci:N0tS0S3cret!' https://api.example.com", "N0tS0S3cret!", "SECRET"),
+        ("docker login -u ci-bot -p Gh7$kPq2xZ", "Gh7$kPq2xZ", "SECRET"),
+        ("mysql -uroot -pSup3rS3cret! shop", "Sup3rS3cret!", "SECRET"),
+        # 3. an IPv4 address in parentheses or brackets
+        ("failover to the replica (172.16.8.41) at 02:00", "172.16.8.41", "IP"),
+        ("peer [172.16.8.41] refused", "172.16.8.41", "IP"),
+        # 4. a national number without a trunk 0, after a phone word
+        ("si no contesto, llámame al 699 123 456", "699 123 456", "PHONE"),
+        ("call me on 612 345 678 after lunch", "612 345 678", "PHONE"),
+        ("Handy: 612 34 56 78", "612 34 56 78", "PHONE"),
+        ("teléfono 91 123 45 67", "91 123 45 67", "PHONE"),
+        # 5. a placeholder word next to noise is still a secret
+        ('SECRET_KEY = "django-insecure-7x@k2!q9m4p8z3w6v1b5n0c"', None, "SECRET"),
+    ],
+)
+def test_context_finds_the_value(text: str, value: str | None, kind: str) -> None:
+    (span,) = find_sensitive(text)
+    assert span.kind == kind
+    if value is not None:
+        assert text[span.start : span.end] == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # 1. password words in prose with no password after them
+        "The password policy is PCI-DSS-4 compliant; the pw hashing function is argon2id",
+        "the password for svc_backup2 is stored in Vault, rotate it via SEC-4521",
+        "The password is case-sensitive, and the username is jdoe-2024.",
+        "your password expires on 2024-06-30; mot de passe oublié ? Passwort zurücksetzen",
+        "password for jane.doe is reset; the password to ACME-VPN-2 is in the vault",
+        # 2. ports, uids and references on command lines
+        "ssh -p 2222 deploy@bastion; docker run -p 8080:80 -u 1000:1000 nginx",
+        "docker exec -u www-data:www-data app ls; podman run --user app:staff img",
+        "psql -U postgres -p 5432; python -m pytest -p no:cacheprovider",
+        'curl -u "$API_USER:$API_TOKEN" https://x and curl -u admin: https://y',
+        # 4. a national-looking number without a phone word, or after one that is not about it
+        "we processed 612 345 678 events; the mobile app build 612 345 678 failed",
+        # 5. placeholders
+        "SLACK_BOT_TOKEN=xoxb-your-token-here SLACK_APP_TOKEN=xapp-1-XXXXXXXX",
+        "OPENAI_API_KEY=sk-... and the Stripe secret: sk_live_… then api_key: <your-api-key>",
+        'SECRET_KEY = "django-insecure-change-me"; token=dummy-token; STRIPE_KEY=sk_test_example',
+        # 6. references to a secret
+        "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set it in .env}\npassword: $DB_PASSWORD",
+        "password=%(password)s token: {{ secrets.TOKEN }} pass=%DB_PASS% secret=$(cat key)",
+        # 7. fingerprints and checksums
+        "ED25519 key fingerprint is SHA256:FxZRlSht4oq0xz+L/HABO06FW4At3gsblumnzjvWmXE.",
+        "MD5:4f:2a:9c:11:0b:7e:aa:bb:cc:dd:ee:ff:01:23:45:67",
+        "Digest: sha256=K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=",
+        "checksum: Zx9Q2mK7vT1pL8nR4wB6yC3dF5hJ0gA2",
+        # 8. public keys and certificates
+        f"server.crt:\n{CERT}",
+        "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozM\n",
+        "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQC7vbqajDhA9zBpLk6F0aLdGm4tQ2 bob@host",
+        # 9. digits inside a longer id
+        "Track it with UPS 1Z 999 AA1 01 2345 6784 or 1Z999AA10123456784",
+        # 10. versions in other languages
+        "versie 1.8.0.2, Version 1.8.0.2, v. 1.8.0.2, versión 1.8.0.2, Versão 1.8.0.2",
+    ],
+)
+def test_context_look_alikes_are_not_flagged(text: str) -> None:
+    assert found(text) == []
+
+
+def test_a_user_name_and_its_password_are_told_apart() -> None:
+    text = "curl -u 'svc@acme.io:N0tS0S3cret!' https://api.example.com"
+    assert found(text) == [("svc@acme.io", "EMAIL"), ("N0tS0S3cret!", "SECRET")]
+
+
+def test_a_public_block_hides_only_itself() -> None:
+    text = f"{CERT}\nand the key: Xk9fP2qLm7Rt4Vb8Nw3Yz6Hc1Dj5Gs0A"
+    assert found(text) == [("Xk9fP2qLm7Rt4Vb8Nw3Yz6Hc1Dj5Gs0A", "SECRET")]
+    private = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----"
+    assert found(f"{CERT}\n{private}") == [(private, "PRIVATE_KEY")]
+
+
 def test_a_secret_inside_code_or_backticks_is_still_found() -> None:
     text = f"run `curl -H 'x-api-key: {OPENAI}'` or\n```bash\nexport SLACK_BOT_TOKEN={SLACK}\n```"
     assert found(text) == [(OPENAI, "API_KEY"), (SLACK, "SLACK_TOKEN")]
@@ -211,7 +316,7 @@ def _write(path: Path, rows: list[dict[str, object]]) -> Path:
 
 def test_bench_scores_matches_by_type_and_overlap(tmp_path: Path) -> None:
     text = "mail jane@example.com or call 555-123-4567 about order 123456789"
-    rows = [
+    rows: list[dict[str, object]] = [
         # gold EMAIL covers a bit more than the detector finds: still >= 50 % overlap
         {"id": "a", "text": text, "spans": [{"start": 4, "end": 21, "type": "EMAIL"}]},
         # the phone is labelled CARD: a type mismatch is one miss and one spurious span
