@@ -31,12 +31,12 @@ from guardrails.validator_base import (
     FailResult,
     PassResult,
     ValidationResult,
-    Validator,
     register_validator,
 )
 
 from guards.injection_patterns import match_patterns
 from guards.normalize import normalize
+from guards.validators import _InlineValidator
 from observe.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -260,7 +260,7 @@ def get_detector() -> InjectionDetector:
 
 
 @register_validator(name="assistant/prompt-injection", data_type="string")
-class DetectInjection(Validator):
+class DetectInjection(_InlineValidator):
     """Fail when ``InjectionDetector.check`` calls the text an attack (no fix: a policy decides).
 
     The failure's ``error_message`` names what matched (pattern names, the classifier score,
@@ -269,9 +269,6 @@ class DetectInjection(Validator):
 
     def __init__(self, on_fail: Any = None, **kwargs: Any) -> None:
         super().__init__(on_fail=on_fail, **kwargs)
-
-    async def async_validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
-        return self.validate(value, metadata)
 
     def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
         verdict = get_detector().check(str(value))

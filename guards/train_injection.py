@@ -35,6 +35,7 @@ import numpy as np
 import yaml
 
 from guards.docs_sample import paragraph_runs
+from guards.guard_bench import load_labelled
 from guards.injection import (
     CHAR_NGRAMS,
     MODEL_NAME,
@@ -104,11 +105,10 @@ def load_rows(
     files, then (with ``docs``) benign documentation passages (``docs_rows``)."""
     rows: list[Row] = []
     for path in data:
-        for where, raw in json_rows(path, 'rows {"id", "text", "label": attack|benign}'):
-            if raw.get("label") not in ("attack", "benign") or not isinstance(raw.get("text"), str):
-                raise ConfigError(f"{where}: needs a text and a label attack|benign")
-            source = str(raw.get("source", path.name))
-            rows.append(Row(raw["text"], raw["label"] == "attack", source, path.name))
+        rows += [
+            Row(r.text, r.label == "attack", r.source or path.name, path.name)
+            for r in load_labelled(path)
+        ]
     try:
         groups = yaml.safe_load(examples.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

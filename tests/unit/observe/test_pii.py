@@ -37,6 +37,14 @@ def found(text: str) -> list[tuple[str, str]]:
     return [(text[s.start : s.end], s.kind) for s in find_sensitive(text)]
 
 
+def assert_one_span(text: str, value: str | None, kind: str) -> None:
+    """``text`` holds exactly one sensitive span, of ``kind``, covering ``value`` (when given)."""
+    (span,) = find_sensitive(text)
+    assert span.kind == kind
+    if value is not None:
+        assert text[span.start : span.end] == value
+
+
 @pytest.mark.parametrize(
     ("text", "value", "kind"),
     [
@@ -76,10 +84,7 @@ def found(text: str) -> list[tuple[str, str]]:
     ],
 )
 def test_each_kind_is_found_alone(text: str, value: str | None, kind: str) -> None:
-    (span,) = find_sensitive(text)
-    assert span.kind == kind
-    if value is not None:
-        assert text[span.start : span.end] == value
+    assert_one_span(text, value, kind)
 
 
 @pytest.mark.parametrize(
@@ -157,10 +162,7 @@ CERT = (
     ],
 )
 def test_context_finds_the_value(text: str, value: str | None, kind: str) -> None:
-    (span,) = find_sensitive(text)
-    assert span.kind == kind
-    if value is not None:
-        assert text[span.start : span.end] == value
+    assert_one_span(text, value, kind)
 
 
 @pytest.mark.parametrize(
