@@ -1,7 +1,9 @@
 """Application logging: structlog, pretty on a terminal, JSON lines otherwise.
 
 ``configure_logging`` also routes the standard library's loggers (chromadb, httpx, slack_bolt, …)
-through the same processors, quiets the chatty ones, and scrubs secrets from every line.
+through the same processors, quiets the chatty ones, and redacts secrets and personal data from
+every line: the event, every field, and exception messages and tracebacks, which exist only once
+the exception is rendered (so the processor runs again after that).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 import structlog
 import structlog.tracebacks
 
-from observe.tracing import scrub_secrets
+from observe.redaction import redact_pii, redact_secrets
+from observe.tracing import EventDict, map_strings
 
 NOISY_LOGGERS = (
     "chromadb",
@@ -34,6 +37,17 @@ NO_LOCALS_TRACEBACKS = structlog.processors.ExceptionRenderer(
 """Tracebacks as data without local variables: locals hold message text and tokens."""
 
 
+def _redact(text: str) -> str:
+    # Secrets first: PII redaction could break a token's shape and hide it from the scrubber.
+    return redact_pii(redact_secrets(text))
+
+
+def scrub_sensitive(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    """Replace secrets (``[REDACTED]``) and personal data (``<KIND>``) in every string of a log
+    record; ``exc_info`` is left for the renderer (run this again after it)."""
+    return {k: v if k == "exc_info" else map_strings(v, _redact) for k, v in event_dict.items()}
+
+
 def configure_logging(*, json: bool | None = None, level: int = logging.WARNING) -> None:
     """Configure structlog and stdlib logging once per process (stderr only)."""
     as_json = (not sys.stderr.isatty()) if json is None else json
@@ -42,7 +56,7 @@ def configure_logging(*, json: bool | None = None, level: int = logging.WARNING)
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        scrub_secrets,
+        scrub_sensitive,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -63,7 +77,7 @@ def configure_logging(*, json: bool | None = None, level: int = logging.WARNING)
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             NO_LOCALS_TRACEBACKS if as_json else structlog.processors.format_exc_info,
-            scrub_secrets,  # again: exception messages only exist from here on
+            scrub_sensitive,  # again: exception messages only exist from here on
             renderer,
         ],
     )

@@ -15,7 +15,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -96,13 +96,15 @@ def current_span() -> Span | None:
     return _current_span.get()
 
 
-def _scrub(value: Any) -> Any:
+def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` with ``change`` applied to every string inside it (mappings and sequences are
+    copied, other values kept)."""
     if isinstance(value, str):
-        return redact_secrets(value)
+        return change(value)
     if isinstance(value, Mapping):
-        return {k: _scrub(v) for k, v in value.items()}
+        return {k: map_strings(v, change) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_scrub(v) for v in value]
+        return [map_strings(v, change) for v in value]
     return value
 
 
@@ -124,7 +126,7 @@ def content_processor(keep_content: bool) -> structlog.types.Processor:
 
 def scrub_secrets(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
     """Replace credentials anywhere in the record by ``[REDACTED]``."""
-    return {k: _scrub(v) for k, v in event_dict.items()}
+    return {k: map_strings(v, redact_secrets) for k, v in event_dict.items()}
 
 
 def flatten_attributes(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:

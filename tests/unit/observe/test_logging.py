@@ -41,3 +41,23 @@ def test_exception_messages_are_scrubbed_too(capsys: pytest.CaptureFixture[str])
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert "S3cretPassw0rd" not in line
     assert json.loads(line)["exception"][0]["exc_type"] == "ConnectionError"
+
+
+def test_personal_data_is_redacted_from_fields_exception_text_and_stdlib_logs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A listener's exception often quotes the message it choked on: its personal data must not
+    reach the log, whichever logger writes it."""
+    configure_logging(json=True, level=logging.INFO)
+    email, card = "jane.doe@example.com", "4111 1111 1111 1111"
+    try:
+        raise ValueError(f"could not parse message from {email} (card {card})")
+    except ValueError as exc:
+        structlog.get_logger("bot").exception("listener failed", error=str(exc))
+        logging.getLogger("slack_bolt.App").error("failed: %s", exc, exc_info=exc)
+    lines = capsys.readouterr().err.strip().splitlines()[-2:]
+    for line in lines:
+        record = json.loads(line)
+        assert email not in line and "4111" not in line, line
+        assert "<EMAIL>" in line, "the value is replaced, not the whole line dropped"
+        assert record["exception"][0]["exc_type"] == "ValueError"
