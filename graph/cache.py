@@ -111,9 +111,41 @@ def _critical_tokens(text: str) -> set[str]:
     return {w for w in words if w in NEGATIONS or w in OPPOSITES or any(c.isdigit() for c in w)}
 
 
+_ENTITY = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail
+    r"|<[@#!][\w|^-]+>"  # Slack mention of a user, channel or group
+    r"|<[A-Z_]{2,}>"  # a redacted value (``<EMAIL>``)
+    r"|(?<![\w'])(?!I['’])[A-Z][\w'-]+"  # a capitalised word: a name, product, acronym
+)
+_SENTENCE_START = re.compile(r"(?:^|[.!?:]\s+|\n\s*)$")
+
+
+def _entities(text: str) -> set[str]:
+    """Names, e-mails, mentions and redacted values in ``text``, lower-cased; a capitalised
+    word counts only away from the start of a sentence (where every word is capitalised)."""
+    found = set()
+    for m in _ENTITY.finditer(text):
+        word = m.group()
+        if word[0].isupper() and word[1:].islower() and _SENTENCE_START.search(text[: m.start()]):
+            continue
+        found.add(word.lower().removesuffix("'s"))
+    return found
+
+
+def _mentions_all(entities: set[str], text: str) -> bool:
+    lowered = text.lower()
+    return all(re.search(rf"(?<![\w@.]){re.escape(e)}(?![\w@])", lowered) for e in entities)
+
+
 def same_meaning(query: str, cached_prompt: str) -> bool:
-    """False when the two texts differ in a negation, an opposite, or a number/version."""
-    return _critical_tokens(query) == _critical_tokens(cached_prompt)
+    """False when the two texts differ in a negation, an opposite, a number/version, or a
+    name, e-mail, mention or redacted value one of them holds and the other does not (case
+    aside: "the VPN" and "the vpn" are one thing)."""
+    if _critical_tokens(query) != _critical_tokens(cached_prompt):
+        return False
+    return _mentions_all(_entities(query), cached_prompt) and _mentions_all(
+        _entities(cached_prompt), query
+    )
 
 
 @dataclass(frozen=True)

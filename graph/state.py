@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,7 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
 from graph.settings import Intent
+from guards.policy import GuardPolicy
 
 IntentMethod = Literal["embedding", "llm", "default", ""]
 
@@ -44,10 +46,20 @@ def turn_spaces(state: InputState, default: str) -> list[str]:
     return sorted(set(state.spaces)) or [default]
 
 
-def cache_scope(state: InputState, default: str) -> str:
-    """A turn's semantic-cache scope: its spaces, so a channel never gets an answer built from
-    spaces it may not read."""
-    return "+".join(turn_spaces(state, default))
+def turn_policy(state: InputState, default: GuardPolicy) -> GuardPolicy:
+    """``default`` with the channel's own guard actions (``state.guard_policy``) on top."""
+    if not state.guard_policy:
+        return default
+    return GuardPolicy.model_validate({**default.model_dump(), **state.guard_policy})
+
+
+def cache_scope(state: InputState, default_space: str, default_policy: GuardPolicy) -> str:
+    """A turn's semantic-cache scope: its spaces and a fingerprint of its guard policy, so a
+    channel never gets an answer built from spaces it may not read, nor one checked under
+    another channel's rules (``pii: log`` keeps personal data that ``redact`` removes)."""
+    policy = turn_policy(state, default_policy).model_dump_json()
+    fingerprint = hashlib.sha256(policy.encode()).hexdigest()[:12]
+    return f"{'+'.join(turn_spaces(state, default_space))}/policy-{fingerprint}"
 
 
 @dataclass(kw_only=True)
@@ -81,6 +93,9 @@ class State(InputState):
     tool_name: str | None = None
     tool_output: str | None = None
     answer: str = ""
+    shown: str = ""
+    """What the user already saw of this turn's answer: the text the streaming guard released
+    (``guards.stream_guard``), never raw model output."""
     citations: list[dict[str, Any]] = field(default_factory=list)
     """``{"n", "id", "source", "heading", "text"}`` for each citation marker in the answer."""
     guard_problems: list[str] = field(default_factory=list)

@@ -7,16 +7,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
-from graph.state import State
+from graph.state import State, turn_policy
 from guards.input_guard import check_input as guard_input
-from guards.policy import GuardPolicy
-
-
-def turn_policy(state: State, default: GuardPolicy) -> GuardPolicy:
-    """``default`` with the channel's own guard actions (``state.guard_policy``) on top."""
-    if not state.guard_policy:
-        return default
-    return GuardPolicy.model_validate({**default.model_dump(), **state.guard_policy})
 
 
 async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
@@ -55,6 +47,7 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         "tool_name": None,
         "tool_output": None,
         "answer": "",
+        "shown": "",
         "citations": [],
         "guard_problems": [],
         "grounding_attempts": 0,

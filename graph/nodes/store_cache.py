@@ -1,22 +1,40 @@
-"""Cache store node: keep grounded, cited answers for reuse by similar questions."""
+"""Cache store node: keep grounded, cited answers for reuse by similar questions.
+
+Only answers that depend on nothing but the documents are kept: never one whose question or
+answer holds personal data or a secret (even redacted, as ``<EMAIL>``), since such an answer
+may be about the asker and must not reach anyone else.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
 from graph.state import State, cache_scope
+from observe.redaction import KINDS, find_sensitive
+
+_PLACEHOLDER = re.compile(rf"<(?:{'|'.join(KINDS)})>")
+
+
+def personal(text: str) -> bool:
+    """Whether ``text`` holds personal data or a secret, or a placeholder left by redaction."""
+    return bool(_PLACEHOLDER.search(text) or find_sensitive(text))
 
 
 def cacheable(state: State) -> bool:
-    """Only fresh answers from knowledge that cite at least one source are worth caching."""
+    """Only fresh answers from knowledge that cite at least one source, and concern no one in
+    particular, are worth caching."""
     return (
         state.intent == "question"
         and not state.cache_hit
         and state.tool_output is None
         and bool(state.citations)
+        and not state.pii_kinds
+        and not personal(state.query)
+        and not personal(state.answer)
     )
 
 
@@ -30,6 +48,6 @@ async def store_cache(state: State, runtime: Runtime[BotContext]) -> dict[str, A
             state.query,
             state.answer,
             state.citations,
-            scope=cache_scope(state, ctx.settings.knowledge_scope),
+            scope=cache_scope(state, ctx.settings.knowledge_scope, ctx.settings.guards),
         )
     return {}

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 
 import pytest
 
 from graph.cache import AnswerCache, same_meaning
+from graph.nodes.store_cache import cacheable
+from graph.state import InputState, State, cache_scope
+from guards.policy import GuardPolicy
 from knowledge.embeddings import get_embedder
 
 CITATIONS = [{"n": 1, "source": "it/vpn.md", "heading": "VPN", "text": "Open the portal."}]
@@ -40,8 +44,30 @@ def make_cache(
         ("Can I install pandas?", "Can I not install pandas?", False),
         ("Is Python 3.10 supported?", "Is Python 3.12 supported?", False),
         ("how do I turn on dark mode", "how do I turn off dark mode", False),
+        ("What is Alice's phone number?", "What is Bob's phone number?", False),
+        (
+            "Roll back a release? My email is alice@example.com",
+            "Roll back a release? My email is bob@example.com",
+            False,
+        ),
+        ("Ask <@U0ALICE> about deploys", "Ask <@U0BOB> about deploys", False),
+        ("Send the report to <EMAIL>", "Send the report", False),
+        ("Why does Python use indentation?", "why does python use indentation", True),
+        ("I can't reach Kubernetes. Why?", "why can't i reach kubernetes", True),
     ],
-    ids=["paraphrase", "opposite", "negation", "version", "on-off"],
+    ids=[
+        "paraphrase",
+        "opposite",
+        "negation",
+        "version",
+        "on-off",
+        "names",
+        "emails",
+        "mentions",
+        "redacted",
+        "case-only",
+        "sentence-start",
+    ],
 )
 def test_same_meaning(a: str, b: str, same: bool) -> None:
     assert same_meaning(a, b) is same
@@ -105,3 +131,37 @@ async def test_a_dead_redis_is_a_miss_not_a_failure(tmp_path, embedded_redis_fac
     assert await cache.alookup("Where is the runbook?") is None
     await cache.astore("Another question?", "Another answer [1].", CITATIONS)  # no exception
     await cache.aclose()
+
+
+def test_the_cache_scope_names_the_spaces_and_the_guard_policy() -> None:
+    default = GuardPolicy()
+    plain = cache_scope(InputState(spaces=["hr", "eng"]), "default", default)
+    keeps_pii = cache_scope(
+        InputState(spaces=["eng", "hr"], guard_policy={"pii": "log"}), "default", default
+    )
+    assert plain.startswith("eng+hr/policy-") and keeps_pii.startswith("eng+hr/policy-")
+    assert plain != keeps_pii, "a channel that keeps personal data has a cache of its own"
+    assert plain == cache_scope(InputState(spaces=["eng", "hr"]), "default", default)
+
+
+@pytest.mark.parametrize(
+    ("changes", "cached"),
+    [
+        ({}, True),
+        ({"query": "Roll back? My email is jane@example.com"}, False),
+        ({"answer": "Run the rollback [1]; jane@example.com was told."}, False),
+        ({"query": "Roll back? My email is <EMAIL>"}, False),
+        ({"pii_kinds": ["EMAIL"]}, False),
+        ({"cache_hit": True}, False),
+        ({"citations": []}, False),
+    ],
+    ids=["plain", "email-in-question", "email-in-answer", "redacted", "pii-seen", "hit", "uncited"],
+)
+def test_only_answers_about_no_one_are_cached(changes: dict, cached: bool) -> None:
+    state = State(
+        intent="question",
+        query="How do I roll back a release?",
+        answer="Run the rollback command [1].",
+        citations=CITATIONS,
+    )
+    assert cacheable(replace(state, **changes)) is cached
