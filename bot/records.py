@@ -4,7 +4,8 @@ Keys (all with a TTL):
 - ``slack:joined:{team}:{channel}:{thread_ts}`` → the user the assistant is talking with in that
   thread (follow-ups from them need no mention);
 - ``slack:why:{trace_id}`` → the content-free explanation behind "Why this answer?";
-- ``slack:share:{trace_id}`` → an ephemeral answer waiting for "Share in channel";
+- ``slack:share:{trace_id}`` → an ephemeral answer waiting for "Share in channel" (redacted:
+  it is posted for everyone), and ``slack:sharing:{trace_id}`` while one click posts it;
 - ``slack:last:{team}:{user}`` → trace id of the user's latest answer (target of
   ``/assistant feedback``).
 """
@@ -18,6 +19,8 @@ from redis.asyncio import Redis
 
 WEEK_S = 7 * 24 * 3600
 DAY_S = 24 * 3600
+SHARE_CLAIM_S = 60
+"""How long one click owns a share while posting it."""
 
 
 class SlackRecords:
@@ -44,9 +47,33 @@ class SlackRecords:
     async def save_share(self, trace_id: str, share: dict[str, Any]) -> None:
         await self.redis.set(f"{self.prefix}:share:{trace_id}", json.dumps(share), ex=DAY_S)
 
-    async def take_share(self, trace_id: str) -> dict[str, Any] | None:
-        """The pending share (removed, so a double click posts once)."""
-        return _json(await self.redis.getdel(f"{self.prefix}:share:{trace_id}"))
+    async def claim_share(self, trace_id: str) -> dict[str, Any] | None:
+        """The pending share, claimed for one poster (a double click gets ``None``). It stays
+        stored until ``drop_share`` (posted) or is released by ``release_share`` (failed), so a
+        failed post never loses it; a claim left by a crash expires after ``SHARE_CLAIM_S``."""
+        claimed = await self.redis.set(
+            f"{self.prefix}:sharing:{trace_id}", 1, nx=True, ex=SHARE_CLAIM_S
+        )
+        if not claimed:
+            return None
+        share = _json(await self.redis.get(f"{self.prefix}:share:{trace_id}"))
+        if share is None:
+            await self.release_share(trace_id)
+        return share
+
+    async def share_pending(self, trace_id: str) -> bool:
+        """Whether a share is still stored (for example, claimed by a click now posting it)."""
+        return bool(await self.redis.exists(f"{self.prefix}:share:{trace_id}"))
+
+    async def drop_share(self, trace_id: str) -> None:
+        """The share was posted: remove it (and its claim)."""
+        await self.redis.delete(
+            f"{self.prefix}:share:{trace_id}", f"{self.prefix}:sharing:{trace_id}"
+        )
+
+    async def release_share(self, trace_id: str) -> None:
+        """Posting failed: keep the share and let the next click try again."""
+        await self.redis.delete(f"{self.prefix}:sharing:{trace_id}")
 
     async def set_last_trace(self, team: str, user: str, trace_id: str) -> None:
         await self.redis.set(f"{self.prefix}:last:{team}:{user}", trace_id, ex=WEEK_S)

@@ -33,7 +33,7 @@ from bot.views.answer_builder import answer_blocks, ephemeral_answer_blocks
 from bot.views.text import LOADING_MESSAGES, THINKING_STATUS, sorry
 from bot.views.why_builder import explanation
 from graph.assistant import Assistant, TurnResult
-from observe.redaction import user_hash
+from observe.redaction import redact_pii, user_hash
 from observe.tracing import new_trace_id
 
 log = structlog.get_logger(__name__)
@@ -105,28 +105,29 @@ class SlackResponder:
         self.pacer = ChannelPacer()
 
     async def __call__(self, request: TurnRequest) -> None:
-        client: AsyncWebClient = await self.client_for(request)
         trace_id = new_trace_id()
         policy = self.settings.policy(request.channel)
         log_ = log.bind(trace_id=trace_id, user_hash=user_hash(request.user), via=request.source)
+        client: AsyncWebClient | None = None
         stream: AnswerStream | None = None
-        if request.delivery == "thread":
-            await self._set_status(client, request, THINKING_STATUS)
-            await self.pacer.wait(request.channel)
-            stream = AnswerStream(
-                client,
-                channel=request.channel,
-                thread_ts=request.thread_ts,
-                team_id=request.team_id,
-                user_id=request.user,
-                max_age_s=self.settings.stream_max_age_s,
-            )
         try:
+            client = await self.client_for(request)
+            if request.delivery == "thread":
+                await self._set_status(client, request, THINKING_STATUS)
+                await self.pacer.wait(request.channel)
+                stream = AnswerStream(
+                    client,
+                    channel=request.channel,
+                    thread_ts=request.thread_ts,
+                    team_id=request.team_id,
+                    user_id=request.user,
+                    max_age_s=self.settings.stream_max_age_s,
+                )
             result = await self.assistant.ask(
                 request.text,
                 conversation_id=request.conversation_id,
                 user_id=request.user,
-                on_token=stream.feed if stream is not None else None,
+                on_text=stream.feed if stream is not None else None,
                 spaces=policy.spaces,
                 thread_loader=slack_thread_loader(client, request),
                 experts=policy.mentions(),
@@ -139,7 +140,7 @@ class SlackResponder:
                 await stream.finish(result.answer, answer_blocks(result, now=now))
                 lag = (stream.first_text_at or now) - request.received_at
             else:
-                blocks = ephemeral_answer_blocks(result, question=request.text, now=now)
+                blocks = ephemeral_answer_blocks(result, question=result.question, now=now)
                 await self._respond(client, request, text=result.answer, blocks=blocks)
                 lag = now - request.received_at
         except Exception as exc:
@@ -147,7 +148,7 @@ class SlackResponder:
             await self._apologise(client, request, trace_id, stream)
             return
         finally:
-            if stream is not None:
+            if stream is not None and client is not None:
                 await self._set_status(client, request, "")
         await self._remember(request, result)
         log_.info(
@@ -171,10 +172,12 @@ class SlackResponder:
         await self.records.save_explanation(result.trace_id, explanation(result))
         await self.records.set_last_trace(request.team_id, request.user, result.trace_id)
         if request.delivery == "ephemeral":
+            # Posted for everyone on "Share": only redacted text, whatever the channel's policy
+            # let the asker (and the model) see.
             share = {
-                "answer": result.answer,
+                "answer": redact_pii(result.answer),
                 "citations": result.citations,
-                "question": request.text,
+                "question": redact_pii(result.question),
                 "user": request.user,
                 "channel": request.channel,
             }
@@ -214,15 +217,23 @@ class SlackResponder:
 
     async def _apologise(
         self,
-        client: AsyncWebClient,
+        client: AsyncWebClient | None,
         request: TurnRequest,
         trace_id: str,
         stream: AnswerStream | None,
     ) -> None:
-        """Replace a half-streamed answer (or post) a short apology with the trace reference."""
+        """Replace a half-streamed answer (or post) a short apology with the trace reference.
+
+        Without a client (the workspace's token could not be found) only a command's
+        ``response_url`` can still reach the asker; otherwise the failure is logged only.
+        """
         try:
             if stream is not None:
                 await stream.fail(sorry(trace_id))
+            elif request.response_url is not None:
+                await send_private_response(request.response_url, self.settings, sorry(trace_id))
+            elif client is None:
+                log.error("no way to tell the asker: the workspace has no usable token")
             elif request.delivery == "ephemeral":
                 await self._respond(client, request, text=sorry(trace_id), blocks=[])
             else:

@@ -97,12 +97,18 @@ class SlackRuntime:
             return self.app.client
         # Looked up every turn: a reinstall replaces (and Slack revokes) the previous token.
         store = RedisInstallationStore(self.services.redis, str(slack.client_id))
-        bot = await store.async_find_bot(enterprise_id=None, team_id=request.team_id)
+        bot = await store.async_find_bot(
+            enterprise_id=request.enterprise_id,
+            team_id=request.team_id,
+            is_enterprise_install=request.enterprise_install,
+        )
         if bot is None or not bot.bot_token:
-            raise ConfigError(f"workspace {request.team_id} has no installation")
-        client = self._clients.get(request.team_id)
+            where = f"org {request.enterprise_id}, " if request.enterprise_id else ""
+            raise ConfigError(f"{where}workspace {request.team_id} has no installation")
+        key = f"{request.enterprise_id or '-'}:{request.team_id}"
+        client = self._clients.get(key)
         if client is None or client.token != bot.bot_token:
-            client = self._clients[request.team_id] = make_client(slack, bot.bot_token)
+            client = self._clients[key] = make_client(slack, bot.bot_token)
         return client
 
     def web_app(self) -> web.Application:

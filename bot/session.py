@@ -63,21 +63,22 @@ def print_sources(result: TurnResult) -> None:
 
 
 async def answer_and_print(assistant: Assistant, text: str, conversation_id: str) -> TurnResult:
-    """Ask, streaming tokens to the terminal, then print whatever the guards added and sources."""
+    """Ask, printing the answer as the output guard releases it, then the rest of the final
+    answer and the sources."""
     streamed: list[str] = []
 
-    def on_token(token: str) -> None:
-        streamed.append(token)
-        console.out(token, end="", highlight=False)
+    def on_text(text: str) -> None:
+        streamed.append(text)
+        console.out(text, end="", highlight=False)
 
-    result = await assistant.ask(text, conversation_id=conversation_id, on_token=on_token)
+    result = await assistant.ask(text, conversation_id=conversation_id, on_text=on_text)
     shown = "".join(streamed).strip()
     if not shown:
         console.out(result.answer, highlight=False)
     else:  # the guards may have trimmed or extended what streamed: show only the difference
         common = len(os.path.commonprefix([shown, result.answer]))
         if common < len(shown):
-            console.print("\n[dim](trimmed by the output guard)[/]")
+            console.print("\n[dim](corrected by the output guard)[/]")
         console.out(result.answer[common:], highlight=False)
     print_sources(result)
     cached = " · cached" if result.cached else ""

@@ -66,6 +66,10 @@ class TurnRequest:
     source: str = "message"
     """What produced it: ``app_mention``, ``message``, ``dm``, ``command``, ``shortcut``."""
     event_id: str | None = None
+    enterprise_id: str | None = None
+    """The Enterprise Grid org the workspace belongs to (``None`` outside Grid)."""
+    enterprise_install: bool = False
+    """Installed for the whole org: the installation is looked up by ``enterprise_id`` alone."""
     received_at: float = field(default_factory=time.time)
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -79,6 +83,8 @@ class TurnRequest:
         text: str,
         response_url: str | None,
         source: str,
+        enterprise_id: str | None = None,
+        enterprise_install: bool = False,
     ) -> TurnRequest:
         """A turn answered only to ``user`` (slash command, shortcut): one queue per user."""
         return cls(
@@ -90,6 +96,8 @@ class TurnRequest:
             delivery="ephemeral",
             response_url=response_url,
             source=source,
+            enterprise_id=enterprise_id,
+            enterprise_install=enterprise_install,
         )
 
     @property

@@ -3,8 +3,9 @@
 ``Assistant.start(settings)`` brings up (or connects to) Redis, Chroma, the embedder, the intent
 classifier, the chat model, the cache and the memory, and compiles the graph with the Redis
 checkpointer. ``ask`` runs one turn under a root ``turn`` span and returns a ``TurnResult``;
-``on_token`` receives the answer's tokens as the model streams them. Every surface (terminal,
-``ask --json``, Slack) goes through this.
+``on_text`` receives the answer as the output guard releases it while the model writes
+(``guards.stream_guard``: checked sentences, never raw model text); the ``TurnResult``'s answer is
+the final, fully checked one. Every surface (terminal, ``ask --json``, Slack) goes through this.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessageChunk
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.redis.ashallow import AsyncShallowRedisSaver
 from langgraph.graph.state import CompiledStateGraph
@@ -35,11 +35,12 @@ from graph.tools.builtin import default_registry
 from guards.input_guard import input_guard
 from guards.input_guard import warm_up as warm_up_guards
 from guards.output_guard import output_guard
+from guards.output_guard import warm_up as warm_up_output_guard
 from observe.errors import ServiceError
 from observe.redaction import user_hash
 from observe.tracing import Tracer, collect_timings, new_trace_id
 
-TokenCallback = Callable[[str], None]
+TextCallback = Callable[[str], None]
 
 
 @dataclass
@@ -48,6 +49,9 @@ class TurnResult:
 
     answer: str
     citations: list[dict[str, Any]]
+    question: str
+    """The message as the input guard passed it on (personal data and secrets redacted per the
+    channel's policy): the only form of the question to show anyone."""
     intent: str | None
     trace_id: str
     cached: bool
@@ -172,6 +176,7 @@ class Assistant:
         await asyncio.to_thread(input_guard, settings.max_input_chars)  # built now, not per turn
         await asyncio.to_thread(warm_up_guards)
         await asyncio.to_thread(output_guard)
+        await warm_up_output_guard()
         model_version = f"{settings.chat_model}/{PROMPT_VERSION}/{settings.collection}"
         cache = None
         if settings.cache_enabled:
@@ -210,7 +215,7 @@ class Assistant:
         *,
         conversation_id: str,
         user_id: str = "local",
-        on_token: TokenCallback | None = None,
+        on_text: TextCallback | None = None,
         spaces: list[str] | None = None,
         thread_loader: Callable[[], Awaitable[list[dict[str, str]]]] | None = None,
         experts: list[str] | None = None,
@@ -218,7 +223,8 @@ class Assistant:
         trace_id: str | None = None,
         guard_policy: dict[str, Any] | None = None,
     ) -> TurnResult:
-        """Run one turn of ``conversation_id``; tokens of a model answer go to ``on_token``.
+        """Run one turn of ``conversation_id``; checked text of the answer goes to ``on_text``
+        as it is released (a prefix of the final answer, unless the final check changed it).
 
         ``spaces`` limits retrieval (default: ``knowledge_scope``), ``thread_loader`` fetches the
         chat thread a summary should cover, ``experts`` whom an escalation tags,
@@ -248,6 +254,11 @@ class Assistant:
         }
         final: dict[str, Any] = {}
         route: list[str] = []
+        context = replace(
+            self.context,
+            thread_loader=thread_loader or self.context.thread_loader,
+            stream_answers=on_text is not None,
+        )
         started = time.perf_counter()
         with (
             collect_timings() as timings,
@@ -257,23 +268,18 @@ class Assistant:
                 async for mode, chunk in self.graph.astream(
                     turn_input,
                     config,
-                    context=(
-                        replace(self.context, thread_loader=thread_loader)
-                        if thread_loader is not None
-                        else self.context
-                    ),
-                    stream_mode=["messages", "values", "updates"],
+                    context=context,
+                    stream_mode=["custom", "values", "updates"],
+                    durability="exit",  # only the finished turn reaches Redis, never raw drafts
                 ):
                     if mode == "values":
                         final = cast(dict[str, Any], chunk)
                     elif mode == "updates":
                         route.extend(cast(dict[str, Any], chunk))
-                    elif on_token is not None:
-                        message, metadata = cast(tuple[Any, dict[str, Any]], chunk)
-                        if metadata.get("langgraph_node") == "generate" and isinstance(
-                            message, AIMessageChunk
-                        ):
-                            on_token(str(message.content))
+                    elif (
+                        on_text is not None and isinstance(chunk, dict) and "answer_delta" in chunk
+                    ):
+                        on_text(str(chunk["answer_delta"]))
             except RedisError as exc:
                 root.fail(exc)
                 raise ServiceError(
@@ -303,6 +309,7 @@ class Assistant:
                 }
                 for c in final.get("citations") or []
             ],
+            question=str(final.get("clean_question") or ""),
             intent=final.get("intent"),
             trace_id=trace_id,
             cached=bool(final.get("cache_hit")),

@@ -43,6 +43,9 @@ class BotContext:
     thread_loader: Callable[[], Awaitable[list[dict[str, str]]]] | None = None
     """Per turn, set by a chat surface: fetches the surrounding thread (``{"user", "text"}``,
     oldest first) when a tool needs it, so only summaries pay for the fetch."""
+    stream_answers: bool = False
+    """Per turn: someone watches the answer as it is written, so ``generate`` releases checked
+    text through the graph's ``custom`` stream (``{"answer_delta": text}``)."""
     scan: Scan | None = injection_reason
     """Scans retrieved passages and tool output before the model or the user sees them (a
     flagged passage is dropped, flagged tool output marked); ``None`` turns that off."""

@@ -207,16 +207,22 @@ def _claims(answer: str) -> list[_Claim]:
     return claims
 
 
+def passage_sentences(passages: Sequence[str]) -> list[tuple[int, str]]:
+    """``(passage index, sentence)`` for every sentence with content terms, whitespace folded:
+    the texts the semantic score embeds (embed them ahead with ``embed`` to warm a cache)."""
+    pieces = [(i, p[a:b]) for i, p in enumerate(passages) for a, b in sentence_spans(p)]
+    return [(i, " ".join(s.split())) for i, s in pieces if content_terms(s)]
+
+
 def _semantic(
     claims: list[_Claim], passages: Sequence[str], embed: Embed
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
     """``[claim, passage]`` highest cosine between the claim and the passage's sentences."""
-    pieces = [(i, p[a:b]) for i, p in enumerate(passages) for a, b in sentence_spans(p)]
-    pieces = [(i, s) for i, s in pieces if content_terms(s)]
+    pieces = passage_sentences(passages)
     scores = np.zeros((len(claims), len(passages)))
     if not claims or not pieces:
         return scores
-    texts = [" ".join(c.clean.split()) for c in claims] + [" ".join(s.split()) for _, s in pieces]
+    texts = [" ".join(c.clean.split()) for c in claims] + [s for _, s in pieces]
     vectors = np.asarray(embed(texts), dtype=np.float64)
     if vectors.shape[0] != len(texts):
         raise ValueError(f"embed returned {vectors.shape[0]} vectors for {len(texts)} texts")

@@ -105,21 +105,25 @@ def prompt_leak(answer: str, system_prompt: str, passages: Sequence[str] = ()) -
     return PromptLeak(round(share, 4), verbatim, spans)
 
 
-def remove_leaked(answer: str, leak: PromptLeak) -> str:
-    """``answer`` without the sentences (and code lines) that are mostly prompt text.
-
-    A sentence goes when ``SENTENCE_COVERED`` of its words, or ``VERBATIM_RUN`` of them, are
-    covered; list marks and code fences left empty go too. ``REFUSAL`` when no word is left.
-    """
+def prompt_sentences(answer: str, leak: PromptLeak) -> list[tuple[int, int]]:
+    """``(start, end)`` of the sentences (and code lines) of ``answer`` that are mostly prompt
+    text: ``SENTENCE_COVERED`` of their words, or ``VERBATIM_RUN`` of them, lie in 5-grams shared
+    with the system prompt (``leak`` is ``prompt_leak`` of ``answer``)."""
     starts = [a for a, _ in leak.covered]
-    drop = []
+    spans = []
     for start, end in sentence_spans(answer, code=True):
         total = len(_words(answer[start:end]))
         hits = sum(start <= a < end for a in starts)
         if total and (hits / total >= SENTENCE_COVERED or hits >= VERBATIM_RUN):
-            drop.append((start, end))
+            spans.append((start, end))
+    return spans
+
+
+def remove_leaked(answer: str, leak: PromptLeak) -> str:
+    """``answer`` without its ``prompt_sentences``; list marks and code fences left empty go
+    too. ``REFUSAL`` when no word is left."""
     text = answer
-    for start, end in reversed(drop):
+    for start, end in reversed(prompt_sentences(answer, leak)):
         text = text[:start] + text[end:]
     text = _EMPTY_FENCE.sub("", _EMPTY_ITEM.sub("", text))
     text = re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+\n", "\n", text)).strip()

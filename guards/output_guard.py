@@ -77,6 +77,19 @@ def grounding_guard() -> AsyncGuard:
     return configure_offline(guard)
 
 
+async def warm_up() -> None:
+    """Run the output guard once, so the first answer does not pay guardrails' first-call set-up
+    (about 0.1 s, on the streaming path's first sentence)."""
+    await check_output(
+        "Warm-up [1]. It only loads the validators.",
+        source_count=1,
+        require_citations=True,
+        question="warm-up?",
+        system_prompt="You are a warm-up prompt.",
+        passages=["Warm-up text."],
+    )
+
+
 async def check_output(
     answer: str,
     *,

@@ -56,6 +56,7 @@ class _Fault:
     times: int
     error: str | None  # None: rate limited (HTTP 429)
     retry_after: int = 1
+    drop: bool = False  # the connection is closed without an answer
 
 
 async def _read_args(request: web.Request) -> tuple[dict[str, Any], str | None]:
@@ -245,6 +246,11 @@ class SlackDouble:
         """The next ``times`` calls of ``method`` get ``{"ok": false, "error": error}``."""
         self._faults.setdefault(method, []).append(_Fault(times, error))
 
+    def drop_connection(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` get no answer: the connection is closed, as a
+        network failure would (the client sees a disconnect, not a Slack error)."""
+        self._faults.setdefault(method, []).append(_Fault(times, "connection closed", drop=True))
+
     def expire_stream(self, channel: str, ts: str) -> None:
         """Further append/stop on this stream fail with ``message_not_in_streaming_state``."""
         self.store.expire(channel, ts)
@@ -329,6 +335,11 @@ class SlackDouble:
         self.calls.append(call)
         headers: dict[str, str] = {}
         fault = self._take_fault(call.method)
+        if fault is not None and fault.drop and request.transport is not None:
+            call.status = 0
+            self._record(call)
+            request.transport.close()
+            return web.Response(status=500)  # never reaches the client
         if fault is not None and fault.error is None:
             call.rate_limited, call.status = True, 429
             call.response = {"ok": False, "error": "ratelimited"}

@@ -103,23 +103,27 @@ def event_payload(
     api_app_id: str = APP_ID,
     event_time: int | None = None,
     authorizations: list[dict[str, Any]] | None = None,
+    enterprise_id: str | None = None,
 ) -> dict[str, Any]:
-    """The ``event_callback`` envelope Slack wraps ``event`` in (HTTP body or socket payload)."""
+    """The ``event_callback`` envelope Slack wraps ``event`` in (HTTP body or socket payload);
+    ``enterprise_id`` for a workspace of an Enterprise Grid org."""
     if authorizations is None:
         authorizations = [
             {
-                "enterprise_id": None,
+                "enterprise_id": enterprise_id,
                 "team_id": team_id,
                 "user_id": BOT_USER_ID,
                 "is_bot": True,
                 "is_enterprise_install": False,
             }
         ]
+    grid = {"enterprise_id": enterprise_id} if enterprise_id else {}
     return {
         "token": VERIFICATION_TOKEN,
+        **grid,
         "team_id": team_id,
         "context_team_id": team_id,
-        "context_enterprise_id": None,
+        "context_enterprise_id": enterprise_id,
         "api_app_id": api_app_id,
         "event": event,
         "type": "event_callback",
@@ -138,6 +142,7 @@ def event_body(
     api_app_id: str = APP_ID,
     event_time: int | None = None,
     authorizations: list[dict[str, Any]] | None = None,
+    enterprise_id: str | None = None,
 ) -> bytes:
     """Compact JSON bytes of :func:`event_payload` (send as ``application/json``)."""
     return _compact_json(
@@ -148,6 +153,7 @@ def event_body(
             api_app_id=api_app_id,
             event_time=event_time,
             authorizations=authorizations,
+            enterprise_id=enterprise_id,
         )
     )
 

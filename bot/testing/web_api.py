@@ -72,6 +72,10 @@ class WebApi:
         self.users: dict[str, Body] = {}
         self.socket_url = ""
         self.oauth_user_scope: str | None = None
+        self.oauth_team_id = TEAM_ID
+        """The workspace ``oauth.v2.access`` installs."""
+        self.oauth_enterprise_id: str | None = None
+        """Its Enterprise Grid org (``None``: not on Grid)."""
         self._views = 0
         self._installs = 0
         self.methods: dict[str, Handler] = {
@@ -147,8 +151,12 @@ class WebApi:
             "scope": BOT_SCOPES,
             "bot_user_id": BOT_USER_ID,
             "app_id": APP_ID,
-            "team": {"id": TEAM_ID, "name": TEAM_NAME},
-            "enterprise": None,
+            "team": {"id": self.oauth_team_id, "name": TEAM_NAME},
+            "enterprise": (
+                {"id": self.oauth_enterprise_id, "name": "Grid Org"}
+                if self.oauth_enterprise_id
+                else None
+            ),
             "authed_user": authed_user,
             "is_enterprise_install": False,
         }
@@ -194,6 +202,9 @@ class WebApi:
 
     def chat_update(self, args: Body, token: str | None) -> Body:
         channel, ts, message = self._message(args)
+        # Slack keeps what a message said before each edit (edit history, compliance exports)
+        before = {k: copy.deepcopy(message[k]) for k in ("text", "blocks") if k in message}
+        message.setdefault("edit_history", []).append(before)
         for key in ("text", "blocks", "attachments", "metadata"):
             if key in args:
                 message[key] = args[key]

@@ -11,7 +11,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
-from graph.prompts import ANSWER_SYSTEM, NOT_GROUNDED_ANSWER, NOT_GROUNDED_SOURCE
+from graph.nodes.generate import system_prompt
+from graph.prompts import NOT_GROUNDED_ANSWER, NOT_GROUNDED_SOURCE
 from graph.state import State
 from guards.output_guard import GroundingVerdict, check_grounding
 from guards.output_guard import check_output as guard_output
@@ -60,7 +61,7 @@ async def check_output(state: State, runtime: Runtime[BotContext]) -> dict[str, 
             source_count=len(state.docs),
             require_citations=from_knowledge,
             question=state.clean_question,
-            system_prompt=ANSWER_SYSTEM,
+            system_prompt=system_prompt(state),
             passages=passages,
         )
         grounding = (
@@ -69,6 +70,21 @@ async def check_output(state: State, runtime: Runtime[BotContext]) -> dict[str, 
             else GroundingVerdict(grounded=True)
         )
         retry = not grounding.grounded and state.grounding_attempts == 0
+        problems = list(verdict.problems) + ([grounding.note] if grounding.note else [])
+        if retry:
+            update: dict[str, Any] = {"regenerate": True, "grounding_attempts": 1}
+        elif not grounding.grounded:
+            update = {
+                "answer": not_grounded_answer(state.docs),
+                "citations": [],
+                "regenerate": False,
+            }
+        else:
+            update = {
+                "answer": verdict.text,
+                "citations": citations_for(verdict.citations, state.docs),
+                "regenerate": False,
+            }
         span.update(
             {
                 "app.guard.passed": not verdict.problems and grounding.grounded,
@@ -80,21 +96,12 @@ async def check_output(state: State, runtime: Runtime[BotContext]) -> dict[str, 
                 "app.guard.action": (
                     None if grounding.grounded else "regenerate" if retry else "replace"
                 ),
+                # False when the final answer does not continue what the user already saw
+                "app.stream.shown_kept": (
+                    str(update["answer"]).startswith(state.shown)
+                    if state.shown and "answer" in update
+                    else None
+                ),
             }
         )
-    problems = list(verdict.problems) + ([grounding.note] if grounding.note else [])
-    if retry:
-        return {"regenerate": True, "grounding_attempts": 1, "guard_problems": problems}
-    if not grounding.grounded:
-        return {
-            "answer": not_grounded_answer(state.docs),
-            "citations": [],
-            "regenerate": False,
-            "guard_problems": problems,
-        }
-    return {
-        "answer": verdict.text,
-        "citations": citations_for(verdict.citations, state.docs),
-        "guard_problems": problems,
-        "regenerate": False,
-    }
+    return {**update, "guard_problems": problems}

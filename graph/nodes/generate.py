@@ -1,10 +1,13 @@
-"""Generation node: the answer, streamed from the chat model (or a tool's output, verbatim).
+"""Generation node: the answer, from the chat model (or a tool's output, verbatim).
 
-Tokens stream to callers of ``graph.astream(stream_mode="messages")`` because the model is called
-with ``astream`` inside this node. A question with no relevant sources gets an honest "not found"
-without a model call; a tool's output is already the answer. Retrieved passages reach the model
-only inside ``<document>`` blocks with look-alike delimiters neutralised (``graph.untrusted``),
-and the system prompt tells it that text there is data, never instructions.
+The model is called with ``astream``. When someone watches the turn (``stream_answers``), its
+growing answer goes through ``guards.stream_guard.StreamGuard`` and only the checked part is
+written to the graph's ``custom`` stream as ``{"answer_delta": text}``: raw model text never
+leaves the node (callers must not subscribe to ``messages``). A question with no relevant
+sources gets an honest "not found" without a model call; a tool's output is already the answer.
+Retrieved passages reach the model only inside ``<document>`` blocks with look-alike delimiters
+neutralised (``graph.untrusted``), and the system prompt tells it that text there is data, never
+instructions.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from graph.prompts import (
 )
 from graph.state import State
 from graph.untrusted import document_block
+from guards.stream_guard import StreamGuard
 from observe.errors import ModelCallError, ModelStreamBroken
 
 FENCE = "```"
@@ -52,12 +56,21 @@ def retryable(exc: Exception) -> bool:
     return isinstance(exc, ModelCallError) and not isinstance(exc, ModelStreamBroken)
 
 
+def answer_system(state: State) -> str:
+    """The system prompt of an answer over sources (stricter on a second attempt)."""
+    return ANSWER_SYSTEM + (GROUNDING_RETRY if state.grounding_attempts else "")
+
+
+def system_prompt(state: State) -> str:
+    """The system prompt this turn's answer is generated with (what must never leak)."""
+    return answer_system(state) if state.intent == "question" else CHITCHAT_SYSTEM
+
+
 def answer_messages(state: State) -> list[BaseMessage]:
     """The prompt for a question over numbered sources, each in its ``<document>`` block."""
     sources = "\n\n".join(document_block(i, doc) for i, doc in enumerate(state.docs, start=1))
-    system = ANSWER_SYSTEM + (GROUNDING_RETRY if state.grounding_attempts else "")
     return [
-        SystemMessage(system),
+        SystemMessage(answer_system(state)),
         HumanMessage(ANSWER_USER.format(sources=sources, question=state.query)),
     ]
 
@@ -65,6 +78,23 @@ def answer_messages(state: State) -> list[BaseMessage]:
 def chitchat_messages(state: State) -> list[BaseMessage]:
     """The prompt for small talk: the recent history ``load_memory`` picked, plus the message."""
     return [SystemMessage(CHITCHAT_SYSTEM), *state.history, HumanMessage(state.clean_question)]
+
+
+def stream_guard(state: State, runtime: Runtime[BotContext]) -> StreamGuard | None:
+    """The guard that releases this attempt's checked text to the turn's watcher, if any."""
+    ctx = runtime.context
+    if not ctx.stream_answers:
+        return None
+    writer = runtime.stream_writer
+    return StreamGuard(
+        lambda delta: writer({"answer_delta": delta}),
+        question=state.clean_question,
+        system_prompt=system_prompt(state),
+        passages=[str(d["text"]) for d in state.docs] if state.intent == "question" else [],
+        grounded=state.intent == "question",
+        embed=ctx.index.embedder.embed,
+        shown=state.shown,
+    )
 
 
 async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
@@ -86,13 +116,22 @@ async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
         started = time.perf_counter()
         first_chunk_s: float | None = None
         full: AIMessageChunk | None = None
+        guard = stream_guard(state, runtime)
         try:
             async with asyncio.timeout(ctx.settings.model_timeout_s):
                 async for chunk in ctx.llm.astream(messages):
                     if first_chunk_s is None:
                         first_chunk_s = time.perf_counter() - started
                     full = chunk if full is None else full + chunk
+                    if guard is not None:
+                        guard.feed(str(full.content).lstrip())
+        except asyncio.CancelledError:
+            if guard is not None:
+                guard.abort()
+            raise
         except Exception as exc:
+            if guard is not None:
+                guard.abort()
             span.fail(exc)
             error = ModelCallError if first_chunk_s is None else ModelStreamBroken
             what = "timed out" if isinstance(exc, TimeoutError) else f"failed: {type(exc).__name__}"
@@ -105,8 +144,11 @@ async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
         if finish_reason == "length":
             answer = tidy_truncated(answer)
         usage = full.usage_metadata if full is not None else None
+        shown = await guard.close() if guard is not None else state.shown
         span.update(
             {
+                "app.stream.released_chars": len(shown) if guard is not None else None,
+                "app.stream.held_back": guard.stopped if guard is not None else None,
                 "gen_ai.response.time_to_first_chunk": (
                     round(first_chunk_s, 4) if first_chunk_s is not None else None
                 ),
@@ -120,4 +162,4 @@ async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
         if usage
         else {}
     )
-    return {"answer": answer or "I don't know.", "usage": tokens}
+    return {"answer": answer or "I don't know.", "usage": tokens, "shown": shown}

@@ -48,13 +48,16 @@ class ScriptedChat(BaseChatModel):
     delay_s: float = 0.0
     fail_after: int | None = None
     """Raise after streaming this many words (a model dying mid-answer)."""
+    next_replies: list[str] = []
+    """Replies for the next calls, in order (then ``reply`` again)."""
 
     @property
     def _llm_type(self) -> str:
         return "scripted"
 
     def _words(self) -> Iterator[str]:
-        words = self.reply.split(" ")
+        reply = self.next_replies.pop(0) if self.next_replies else self.reply
+        words = reply.split(" ")
         for n, word in enumerate(words):
             yield word if n == len(words) - 1 else word + " "
 

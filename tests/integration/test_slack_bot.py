@@ -45,6 +45,7 @@ def fresh_double(env: SlackEnv) -> None:
     env.model.reply = "Roll back with the deploy tool's rollback command [1]."
     env.model.delay_s = 0.0
     env.model.fail_after = None
+    env.model.next_replies = []
 
 
 def mention(text: str, *, channel: str = CHANNEL_ID, user: str = USER, **extra: Any) -> dict:
@@ -108,7 +109,7 @@ async def ask_in_thread(env: SlackEnv, text: str, **kwargs: Any) -> tuple[dict, 
 
 async def test_mention_streams_a_threaded_answer_with_sources_and_feedback(env: SlackEnv) -> None:
     env.model.reply = " ".join(["Roll back with the deploy tool's rollback command [1]."] * 6)
-    env.model.delay_s = 0.005  # a model streams at a pace; tokens piling up go out together
+    env.model.delay_s = 0.02  # a model writes at a pace; checked sentences go out as they pass
     event, stop = await ask_in_thread(env, "How do I roll back a bad release?")
     start = env.double.calls_to("chat.startStream")[-1]
     assert start.args["thread_ts"] == event["ts"]
@@ -215,7 +216,7 @@ async def test_bad_bodies_are_refused_cleanly_and_the_app_keeps_working(env: Sla
 
 async def test_stream_expiry_is_completed_with_chat_update(env: SlackEnv) -> None:
     env.model.reply = " ".join(["Roll back with the deploy tool's rollback command [1]."] * 8)
-    env.model.delay_s = 0.005
+    env.model.delay_s = 0.02  # sentence by sentence, as the guard releases them
     env.double.expire_streams_after_appends(1)
     try:
         event = mention("How do I roll back a bad release?")
@@ -591,12 +592,13 @@ async def test_a_model_dying_mid_answer_leaves_an_apology_not_half_an_answer(
 ) -> None:
     env.model.reply = " ".join(["Roll back with the deploy tool's rollback command [1]."] * 6)
     env.model.fail_after = 20
+    env.model.delay_s = 0.01  # slow enough that checked sentences stream before it dies
     await env.event(mention("How do I roll back a bad release?"))
     await env.settle()
     update = (await env.double.wait_for("chat.update"))[-1]
     final = env.double.message(CHANNEL_ID, update.args["ts"])
     assert final is not None and "Sorry" in final["text"]
-    assert "rollback command" not in final["text"], "the unguarded partial text is replaced"
+    assert "rollback command" not in final["text"], "the partial answer is replaced"
     status = env.double.calls_to("assistant.threads.setStatus")
     assert status[-1].args["status"] == "", "the thinking status is cleared"
 
@@ -676,3 +678,84 @@ async def test_without_a_signing_secret_http_events_are_off(
         assert [c.method for c in socket_only.double.calls] == []
     finally:
         await stop_env(socket_only)
+
+
+async def test_a_turn_whose_token_lookup_fails_still_tells_the_asker(
+    env: SlackEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every failure on a turn ends in a message: without a client (the workspace's token could
+    not be looked up), the command's response_url still reaches the asker."""
+    responder = env.runtime.services.scheduler.handler
+
+    async def broken_lookup(_request: Any) -> Any:
+        raise ConnectionError("installation store unreachable")
+
+    monkeypatch.setattr(responder, "client_for", broken_lookup)
+    body = slash_command_body(
+        "/ask",
+        "How do I roll back a bad release?",
+        user_id=USER,
+        channel_id=CHANNEL_ID,
+        team_id=TEAM_ID,
+        response_url=env.double.response_url("lookup-fails"),
+    )
+    assert (await env.post(body))[0] == 200
+    await env.settle()
+    [reply] = await env.double.wait_for("response_url")
+    assert "Sorry" in reply.args["text"] and reply.args["response_type"] == "ephemeral"
+
+
+async def ask_privately(env: SlackEnv, question: str, response_id: str) -> str:
+    """``/ask`` answered ephemerally; returns the trace id its Share button carries."""
+    body = slash_command_body(
+        "/ask",
+        question,
+        user_id=USER,
+        channel_id=CHANNEL_ID,
+        team_id=TEAM_ID,
+        response_url=env.double.response_url(response_id),
+        trigger_id="t",
+    )
+    assert (await env.post(body))[0] == 200
+    await env.settle()
+    answer = (await env.double.wait_for("response_url"))[-1].args
+    return next(
+        e["value"]
+        for b in answer["blocks"]
+        for e in b.get("elements", [])
+        if isinstance(e, dict) and e.get("action_id") == "share_answer"
+    )
+
+
+async def test_share_posts_only_the_redacted_question(env: SlackEnv) -> None:
+    trace_id = await ask_privately(
+        env, "I'm jane.doe@example.com, card 4111 1111 1111 1111: how do I roll back?", "red"
+    )
+    click = block_action("share_answer", trace_id, response_url=env.double.response_url("red2"))
+    assert (await env.post(interaction_body(click)))[0] == 200
+    [shared] = await env.double.wait_for("chat.postMessage")
+    posted = json.dumps(shared.args)
+    assert "rollback command" in posted, "the answer is shared"
+    assert "jane.doe@example.com" not in posted and "4111" not in posted
+    assert "&lt;EMAIL&gt;" in posted or "<EMAIL>" in posted, "the question is shown redacted"
+
+
+async def test_a_share_that_fails_on_the_network_is_kept_for_another_click(
+    env: SlackEnv,
+) -> None:
+    trace_id = await ask_privately(env, "How do I roll back a bad release?", "net")
+    env.double.drop_connection("chat.postMessage", times=3)  # outlasts the client's retries
+    click = block_action("share_answer", trace_id, response_url=env.double.response_url("net2"))
+    assert (await env.post(interaction_body(click)))[0] == 200
+    notice = await env.double.wait_for(
+        "response_url", predicate=lambda c: c.args.get("response_url_id") == "net2"
+    )
+    assert "couldn't share" in notice[-1].args["text"], "the asker hears it did not work"
+    assert not [c for c in env.double.calls_to("chat.postMessage") if c.status == 200]
+
+    click = block_action("share_answer", trace_id, response_url=env.double.response_url("net3"))
+    assert (await env.post(interaction_body(click)))[0] == 200
+    shared = await env.double.wait_for(
+        "chat.postMessage", predicate=lambda c: c.status == 200 and c.args["channel"] == CHANNEL_ID
+    )
+    assert "rollback command" in shared[-1].args["text"], "the second click shares it"

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from bot.installation_store import RedisInstallationStore
 from bot.testing import BOT_USER_ID, CHANNEL_ID, TEAM_ID, RecordedCall
+from bot.testing.signing import event_body
 from integration.slack_harness import BOT_TOKEN, SlackEnv, new_ts, start_env, stop_env
 
 CLIENT_ID = "111.222"
@@ -225,8 +226,6 @@ async def test_the_installed_workspace_is_answered_with_its_own_token(
 async def test_a_workspace_that_never_installed_gets_no_answer(
     env: SlackEnv, installed: Installed
 ) -> None:
-    from bot.testing.signing import event_body
-
     body = event_body(mention(QUESTION, team=STRANGER_TEAM), team_id=STRANGER_TEAM)
     status, _ = await env.post(body)
     await env.settle()
@@ -280,4 +279,38 @@ async def test_uninstalling_removes_the_workspace_from_redis(
             await installations.async_find_installation(enterprise_id=None, team_id=TEAM_ID) is None
         )
     finally:
+        await redis.aclose()
+
+
+GRID = "E0GRIDORG"
+GRID_TEAM = "T0GRIDWS"
+
+
+async def test_an_enterprise_grid_workspace_is_answered_with_its_own_token(
+    env: SlackEnv, installed: Installed
+) -> None:
+    """Grid installs are stored under their org id: the turn must look its token up the same way
+    (it used to ask for ``enterprise_id=None`` and the user got no reply at all)."""
+    env.double.api.oauth_team_id, env.double.api.oauth_enterprise_id = GRID_TEAM, GRID
+    redis, installations = store(env)
+    try:
+        state, cookie = await start_install(env)
+        page = await get(env, f"/slack/oauth_redirect?code=good&state={state}", cookie=cookie)
+        assert "Thank you!" in page.text, page.text
+        [oauth] = env.double.calls_to("oauth.v2.access")
+        token = str(oauth.response["access_token"]) if oauth.response else ""
+        bot = await installations.async_find_bot(enterprise_id=GRID, team_id=GRID_TEAM)
+        assert bot is not None and bot.bot_token == token
+
+        env.double.reset(messages=False)
+        body = event_body(mention(QUESTION, team=GRID_TEAM), team_id=GRID_TEAM, enterprise_id=GRID)
+        assert (await env.post(body))[0] == 200
+        await env.settle()
+        [stop] = await env.double.wait_for("chat.stopStream")
+        posted = env.double.message(CHANNEL_ID, stop.args["ts"])
+        assert posted is not None and "rollback command [1]" in posted["text"]
+        assert {c.token for c in env.double.calls} == {token}
+    finally:
+        env.double.api.oauth_team_id, env.double.api.oauth_enterprise_id = TEAM_ID, None
+        await installations.async_delete_all(enterprise_id=GRID, team_id=GRID_TEAM)
         await redis.aclose()

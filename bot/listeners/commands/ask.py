@@ -29,5 +29,7 @@ async def handle_ask_command(
         text=question,
         response_url=command.get("response_url"),
         source="command",
+        enterprise_id=context.enterprise_id,
+        enterprise_install=bool(context.is_enterprise_install),
     )
     await services_of(context).accept(request, client)

@@ -45,4 +45,6 @@ def request_from_event(
         delivery="ephemeral" if ephemeral else "thread",
         source=source,
         event_id=body.get("event_id"),
+        enterprise_id=context.enterprise_id,
+        enterprise_install=bool(context.is_enterprise_install),
     )

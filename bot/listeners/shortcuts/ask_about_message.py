@@ -36,5 +36,7 @@ async def handle_ask_about_message(
         text=text,
         response_url=shortcut.get("response_url"),
         source="shortcut",
+        enterprise_id=context.enterprise_id,
+        enterprise_install=bool(context.is_enterprise_install),
     )
     await services_of(context).accept(request, client)

@@ -64,6 +64,7 @@ def make_result(**overrides: Any) -> TurnResult:
             "cache.store": 4.0,
         },
         "conversation_id": "C1:1.000",
+        "question": "How do I rotate the vault credentials?",
         "intent_confidence": 0.9234,
         "intent_method": "embedding",
         "route": [
