@@ -200,6 +200,50 @@ def print_retrieval_table(title: str, result: dict[str, Any], default: str) -> N
         )
 
 
+@bench_app.command("answers")
+def bench_answers(
+    data: Annotated[
+        Path, typer.Option("--data", help='JSON lines {"id", "question", "answer", "source"}.')
+    ],
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write one JSON line per answered row here.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer quality and speed of the whole graph on a golden set: gold source cited, gold
+    words carried, "couldn't find" share, first visible text and total time."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from bot.answer_bench import bench_answers as run_bench
+    from bot.answer_bench import load_golden
+
+    rows = run_command(lambda: load_golden(data))[:limit]
+    with Progress(
+        "answering", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as bar:
+        task = bar.add_task("answering", total=None)
+        result = run_async(
+            lambda: run_bench(
+                rows,
+                out=out_path,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        )
+    if as_json:
+        print_json(result)
+        return
+    out.print(
+        f"{result['rows']} questions, model {result['model']}: cites the gold source "
+        f"{result['cites_gold']:.1%}, gold words {result['gold_words']:.1%}, couldn't find "
+        f"{result['couldnt_find']:.1%} ({result['replaced']} replaced, {result['no_sources']} "
+        f"with no source); first text p50 {result['first_text_s_p50']} s / p95 "
+        f"{result['first_text_s_p95']} s; total p50 {result['total_s_p50']} s / p95 "
+        f"{result['total_s_p95']} s",
+        highlight=False,
+    )
+
+
 @bench_app.command("slack")
 def bench_slack(
     events: Annotated[int, typer.Option(min=1, help="Questions asked, one after another.")] = 5,

@@ -132,7 +132,18 @@ async def check_model(settings: Settings) -> Check:
             f"{type(exc).__name__}: {exc}",
             _fix_for(exc, "set ASSISTANT_CHAT_MODEL=local or fix the provider's key"),
         )
-    return Check("model", True, f"{settings.chat_model}: {text!r} in {elapsed:.1f}s")
+    return Check("model", True, f"{model_name(settings)}: {text!r} in {elapsed:.1f}s")
+
+
+def model_name(settings: Settings) -> str:
+    """The chat model in use and how questions are answered, for people."""
+    from graph.llm import local_model_path
+
+    name = settings.chat_model
+    if settings.local_model:
+        name = f"{name} ({local_model_path(settings.chat_model).name}, llama.cpp)"
+    how = "quotes the documents" if settings.quotes_answers else "writes answers"
+    return f"{name}; answering: {how} (ASSISTANT_ANSWER_MODE={settings.answer_mode})"
 
 
 async def check_slack() -> Check:

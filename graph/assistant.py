@@ -177,7 +177,8 @@ class Assistant:
         await asyncio.to_thread(warm_up_guards)
         await asyncio.to_thread(output_guard)
         await warm_up_output_guard()
-        model_version = f"{settings.chat_model}/{PROMPT_VERSION}/{settings.collection}"
+        mode = "quote" if settings.quotes_answers else "generate"
+        model_version = f"{settings.chat_model}/{PROMPT_VERSION}/{settings.collection}/{mode}"
         cache = None
         if settings.cache_enabled:
             cache = await asyncio.to_thread(

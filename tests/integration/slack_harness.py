@@ -160,6 +160,7 @@ async def start_env(data_dir: Path, redis_url: str, **slack_overrides: Any) -> S
         knowledge_scope="e2e",
         cache_enabled=False,
         collection=f"slack-{data_dir.name}"[:60],
+        answer_mode="generate",  # the scripted model writes the answers
     )
     model = ScriptedChat()
     runtime = await SlackRuntime.start(

@@ -41,6 +41,7 @@ async def test_a_cached_answer_never_carries_another_askers_email(
         knowledge_scope="e2e",
         cache_enabled=True,
         guards=GuardPolicy(pii="log"),
+        answer_mode="generate",  # the scripted model writes the answers
         collection=f"cache-iso-{tmp_path.name}"[:60],
     )
     model = GenericFakeChatModel(

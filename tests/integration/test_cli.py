@@ -334,3 +334,40 @@ def test_bench_pii_reports_scores_per_type_and_mistakes_without_the_values(tmp_p
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1, "text": "hi", "spans": [{"start": 0, "end": 2, "type": "NAME"}]}\n')
     assert_one_clear_error(run(["bench", "pii", "--data", str(bad)], tmp_path / "d"), "bad.jsonl:1")
+
+
+def test_bench_answers_scores_the_whole_graph_and_writes_each_answer(
+    ingested: Path, tmp_path: Path
+) -> None:
+    golden = tmp_path / "golden.jsonl"
+    rows = [
+        {
+            "id": "g1",
+            "question": "How do I roll back a bad release?",
+            "answer": "Run deployctl rollback --to previous from the release runner.",
+            "source": "e2e/deploys.rst",
+        },
+        {
+            "id": "g2",
+            "question": "What is the best pizza topping?",
+            "answer": "Nobody knows.",
+            "source": "e2e/none.md",
+        },
+    ]
+    golden.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "answers.jsonl"
+    proc = run(["bench", "answers", "--data", str(golden), "--out", str(out), "--json"], ingested)
+    assert proc.returncode == 0, proc.stderr.decode()
+    report = json.loads(proc.stdout)
+    assert report["rows"] == 2 and report["cites_gold"] == 0.5 and report["couldnt_find"] == 0.5
+    assert 0.5 <= report["gold_words"] <= 1.0
+    assert report["first_text_s_p50"] <= report["total_s_p95"]
+    first, second = (json.loads(line) for line in out.read_text().splitlines())
+    assert first["id"] == "g1" and first["citations"][0]["source"] == "e2e/deploys.rst"
+    assert "deployctl rollback --to previous" in first["answer"] and not first["replaced"]
+    assert second["replaced"] or second["no_sources"]
+    assert set(first["timings_ms"]) == {"first_text", "total"}
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n')
+    assert_one_clear_error(run(["bench", "answers", "--data", str(bad)], ingested), "no question")

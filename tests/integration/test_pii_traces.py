@@ -45,7 +45,11 @@ async def test_no_raw_personal_data_or_token_reaches_the_traces(
     tmp_path: Path, redis_url: str, keep_content: bool
 ) -> None:
     settings = Settings(
-        data_dir=tmp_path, redis_url=redis_url, trace_content=keep_content, cache_enabled=False
+        data_dir=tmp_path,
+        redis_url=redis_url,
+        trace_content=keep_content,
+        cache_enabled=False,
+        answer_mode="generate",  # the scripted model's leaky reply is the answer
     )
     model = GenericFakeChatModel(messages=iter([AIMessage(LEAKY_REPLY)] * 20))
     tracer = Tracer(settings.traces_path, keep_content=keep_content)

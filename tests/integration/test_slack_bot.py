@@ -759,3 +759,24 @@ async def test_a_share_that_fails_on_the_network_is_kept_for_another_click(
         "chat.postMessage", predicate=lambda c: c.status == 200 and c.args["channel"] == CHANNEL_ID
     )
     assert "rollback command" in shared[-1].args["text"], "the second click shares it"
+
+
+async def test_in_quote_mode_the_passage_streams_at_once_and_stays(env: SlackEnv) -> None:
+    settings = env.runtime.assistant.context.settings
+    settings.answer_mode = "quote"
+    env.model.reply = "THE MODEL MUST NOT WRITE THIS"
+    try:
+        event, stop = await ask_in_thread(env, "How do I roll back a bad release?")
+    finally:
+        settings.answer_mode = "generate"
+    [start] = [
+        c for c in env.double.calls_to("chat.startStream") if c.args["thread_ts"] == event["ts"]
+    ]
+    streamed = json.dumps(start.args) + json.dumps(
+        [c.args for c in env.double.calls_to("chat.appendStream", "chat.stopStream")]
+    )
+    assert "deployctl rollback --to previous" in streamed and "MODEL" not in streamed
+    assert not env.double.calls_to("chat.update"), "nothing shown is replaced"
+    final = env.double.message(CHANNEL_ID, stop.args["ts"])
+    assert final is not None and final["text"].startswith("From the docs [1]:")
+    assert "deploys.rst" in json.dumps(stop.args["blocks"])

@@ -63,8 +63,10 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeIndex:
     return idx
 
 
-def make_context(tmp_path: Path, index: KnowledgeIndex, intent: str, reply: str) -> BotContext:
-    settings = Settings(data_dir=tmp_path, cache_enabled=False)
+def make_context(
+    tmp_path: Path, index: KnowledgeIndex, intent: str, reply: str, answer_mode: str = "generate"
+) -> BotContext:
+    settings = Settings(data_dir=tmp_path, cache_enabled=False, answer_mode=answer_mode)
     return BotContext(
         settings=settings,
         tracer=Tracer(settings.traces_path),
@@ -122,17 +124,55 @@ async def test_uncited_answer_gets_citations_from_the_output_guard(
     assert state["guard_problems"]
 
 
-async def test_an_answer_the_sources_do_not_support_is_regenerated_once_then_replaced(
+async def test_a_weak_models_unsupported_answer_becomes_the_quoted_passage(
     tmp_path: Path, index: KnowledgeIndex
 ) -> None:
     made_up = "The VPN certificate renews itself every 90 days through the Zurich office [1]."
     ctx = make_context(tmp_path, index, "question", made_up)
     state, visited = await run_turn(ctx, "How do I reset the VPN certificate?")
     assert visited.count("generate") == 2 and visited.count("check_output") == 2
+    passage = "To reset the VPN certificate, open vpn.example.com and click Reset certificate."
+    assert state["answer"] == f"From the docs [1]:\n\n> {passage}"
+    assert "Zurich" not in state["answer"]
+    assert [c["source"] for c in state["citations"]] == ["it/vpn.md"]
+    assert state["grounding_attempts"] == 1
+    assert any("not supported by the retrieved sources" in p for p in state["guard_problems"])
+
+
+async def test_an_unsupported_answer_with_no_passage_close_enough_names_the_closest_sources(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    made_up = "The VPN certificate renews itself every 90 days through the Zurich office [1]."
+    ctx = make_context(tmp_path, index, "question", made_up)
+    ctx.settings.quote_min_similarity = ctx.settings.quote_heading_similarity = 0.99
+    state, _ = await run_turn(ctx, "How do I reset the VPN certificate?")
     assert state["answer"].startswith("I couldn't find a reliable answer")
     assert "`it/vpn.md`" in state["answer"] and "Zurich" not in state["answer"]
-    assert state["citations"] == [] and state["grounding_attempts"] == 1
-    assert any("not supported by the retrieved sources" in p for p in state["guard_problems"])
+    assert state["citations"] == []
+
+
+async def test_in_quote_mode_a_question_gets_the_passage_without_the_model(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    ctx = make_context(tmp_path, index, "question", "MODEL MUST NOT ANSWER", answer_mode="quote")
+    state, visited = await run_turn(ctx, "How do I reset the VPN certificate?")
+    assert "MODEL" not in state["answer"]
+    assert state["answer"].startswith("From the docs [1]:\n\n> To reset the VPN certificate")
+    quoted = [line[2:] for line in state["answer"].splitlines() if line.startswith("> ")]
+    source = " ".join(state["docs"][0]["text"].split())
+    assert source.startswith("To reset the VPN certificate, open vpn.example.com")
+    assert quoted and all(line in source for line in quoted), "the source's words, exactly"
+    assert [c["source"] for c in state["citations"]] == ["it/vpn.md"]
+    assert visited.count("generate") == 1 and state["guard_problems"] == []
+
+
+async def test_in_quote_mode_a_question_no_passage_answers_gets_the_honest_couldnt_find(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    ctx = make_context(tmp_path, index, "question", "MODEL MUST NOT ANSWER", answer_mode="quote")
+    state, _ = await run_turn(ctx, "What is the best pizza topping?")
+    assert state["answer"].startswith(("I couldn't find", NO_SOURCES_ANSWER[:20]))
+    assert "MODEL" not in state["answer"] and state["citations"] == []
 
 
 async def test_a_regenerated_answer_that_is_grounded_is_kept(

@@ -49,3 +49,17 @@ async def test_abandoning_a_stream_releases_the_model(small_context_model: Local
     await stream.aclose()
     reply = await small_context_model.ainvoke("Say hi.")
     assert str(reply.content).strip()
+
+
+def test_any_gguf_file_on_disk_can_be_the_local_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from graph.llm import build_chat_model
+    from graph.settings import Settings
+    from observe.errors import ConfigError
+
+    bundled = local_model_path()
+    model = build_chat_model(Settings(data_dir=tmp_path, chat_model=f"local:{bundled}"))
+    assert isinstance(model, LocalLlamaChat) and model.model_path == str(bundled)
+    assert Settings(data_dir=tmp_path, chat_model=f"local:{bundled}").quotes_answers
+    with pytest.raises(ConfigError, match="not a .gguf file") as caught:
+        local_model_path(f"local:{tmp_path / 'missing.gguf'}")
+    assert "ASSISTANT_CHAT_MODEL" in (caught.value.hint or "")

@@ -140,3 +140,14 @@ def test_memoized_embeds_each_text_once() -> None:
     assert cached(["a", "bb", "a"]) == [[1.0], [2.0], [1.0]]
     assert cached(["bb", "ccc"]) == [[2.0], [3.0]]
     assert seen == [["a", "bb"], ["ccc"]]
+
+
+async def test_one_check_over_many_sentences_releases_the_ones_before_a_failure() -> None:
+    """However the checks fall in time, the release is the same: everything up to the first
+    sentence that cannot be shown."""
+    out: list[str] = []
+    guard = make_guard(out, grounded=True, embed=get_embedder().embed)
+    guard.feed(f"{ROLLBACK} Rollbacks need no approval [1]. The moon base reboots twice. End")
+    released = await guard.close()
+    assert released == f"{ROLLBACK} Rollbacks need no approval [1]."
+    assert guard.stopped and "not supported" in guard.stopped
