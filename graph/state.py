@@ -93,6 +93,8 @@ class State(InputState):
     tool_name: str | None = None
     tool_output: str | None = None
     answer: str = ""
+    quoted: bool = False
+    """The answer is a passage quoted word for word (``graph.quote``), not the model's text."""
     shown: str = ""
     """What the user already saw of this turn's answer: the text the streaming guard released
     (``guards.stream_guard``), never raw model output."""

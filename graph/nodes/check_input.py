@@ -48,6 +48,7 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         "tool_output": None,
         "answer": "",
         "shown": "",
+        "quoted": False,
         "citations": [],
         "guard_problems": [],
         "grounding_attempts": 0,

@@ -76,7 +76,7 @@ async def check_output(state: State, runtime: Runtime[BotContext]) -> dict[str, 
         verdict = await check_answer(state, runtime, state.answer)
         grounding = (
             await check_grounding(verdict.text, passages, embed=ctx.index.embedder.embed)
-            if from_knowledge(state)
+            if from_knowledge(state) and not state.quoted  # a quote is the passage's own words
             else GroundingVerdict(grounded=True)
         )
         retry = not grounding.grounded and state.grounding_attempts == 0 and not state.shown

@@ -118,14 +118,16 @@ async def quote(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
                 "app.quote.source_id": top["id"] if answer else None,
             }
         )
-        answer = answer or closest_sources_answer(state.docs)
+        update: dict[str, Any] = {
+            "answer": answer or closest_sources_answer(state.docs),
+            "quoted": answer is not None,
+        }
         guard = stream_guard(state, runtime, quoted=True)
-        if guard is None:
-            return {"answer": answer}
-        guard.feed(answer + "\n")  # the last line is complete too
-        shown = await guard.close()
-        span.set("app.stream.released_chars", len(shown))
-    return {"answer": answer, "shown": shown}
+        if guard is not None:
+            guard.feed(update["answer"] + "\n")  # the last line is complete too
+            update["shown"] = await guard.close()
+            span.set("app.stream.released_chars", len(update["shown"]))
+    return update
 
 
 async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
