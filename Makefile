@@ -27,11 +27,11 @@ run: install
 	$(BIN)/assistant chat --ingest-if-empty docs
 
 test: install
-	$(BIN)/ruff check bot graph knowledge guards observe tests
+	$(BIN)/ruff check bot graph knowledge guards observe evals tests
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check bot graph knowledge guards observe tests
+	$(BIN)/ruff check bot graph knowledge guards observe evals tests
 	$(BIN)/mypy
 
 doctor: install
@@ -43,7 +43,7 @@ clean:
 # Retrain the prompt-injection model in guards/data (deterministic; --check compares instead).
 SHARED ?= ../shared/datasets
 train-injection: install
-	$(BIN)/python -m guards.train_injection --data $(SHARED)/injection-dev.jsonl \
+	$(BIN)/assistant train injection --data $(SHARED)/injection-dev.jsonl \
 		--docs $(SHARED)/python-docs --benign graph/intents.yaml \
 		--benign tests/data/intents_heldout.jsonl --benign tests/data/intents_fresh.jsonl \
 		--benign tests/data/python_docs_dev.jsonl $(ARGS)

@@ -23,7 +23,7 @@ from bot.installation_store import RedisInstallationStore, RedisOAuthStateStore
 from bot.listeners import register_listeners
 from bot.responder import make_client
 from bot.services import CONTEXT_KEY, DeliveryInProgress, SlackServices
-from observe.redaction import user_hash
+from observe.tracing import user_hash
 
 log = structlog.get_logger(__name__)
 

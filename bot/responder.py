@@ -33,8 +33,8 @@ from bot.views.answer_builder import answer_blocks, ephemeral_answer_blocks
 from bot.views.text import LOADING_MESSAGES, THINKING_STATUS, sorry
 from bot.views.why_builder import explanation
 from graph.assistant import Assistant, TurnResult
-from observe.redaction import redact_pii, user_hash
-from observe.tracing import new_trace_id
+from guards.redaction import redact_pii
+from observe.tracing import new_trace_id, user_hash
 
 log = structlog.get_logger(__name__)
 SLACK_HOOKS = "https://hooks.slack.com/"

@@ -25,7 +25,7 @@ from bot.responder import send_private_response
 from bot.turns import TurnRequest, TurnScheduler
 from bot.views.text import BUSY, rate_limited
 from graph.assistant import Assistant
-from observe.redaction import user_hash
+from observe.tracing import user_hash
 
 log = structlog.get_logger(__name__)
 CONTEXT_KEY = "assistant_services"

@@ -29,16 +29,16 @@ from graph.graph import builder
 from graph.llm import build_chat_model
 from graph.memory import close_memory, open_memory
 from graph.prompts import INTENT_SYSTEM, PROMPT_VERSION
-from graph.redis_server import EmbeddedRedis
+from graph.services.embedded_redis import EmbeddedRedis
 from graph.settings import INTENTS, Intent, Settings
 from graph.tools.builtin import default_registry
 from guards.input_guard import input_guard
 from guards.input_guard import warm_up as warm_up_guards
 from guards.output_guard import output_guard
 from guards.output_guard import warm_up as warm_up_output_guard
+from guards.redaction import REDACTOR
 from observe.errors import ServiceError
-from observe.redaction import user_hash
-from observe.tracing import Tracer, collect_timings, new_trace_id
+from observe.tracing import Tracer, collect_timings, new_trace_id, user_hash
 
 TextCallback = Callable[[str], None]
 
@@ -197,6 +197,7 @@ class Assistant:
             tracer=tracer
             or Tracer(
                 settings.traces_path,
+                redactor=REDACTOR,
                 environment=settings.environment,
                 keep_content=settings.trace_content,
             ),

@@ -1,1 +1,2 @@
-"""Guards: guardrails-ai validators and the input/output guards built from them."""
+"""Guards: guardrails-ai validators, the input/output and streaming guards built from them, and
+the detection of personal data and secrets."""

@@ -7,7 +7,7 @@ left out): ``lexical``, the share of its content terms (stop words out, Snowball
 numbers exact) in the best passage; ``semantic``, with an injected ``embed``, the highest cosine
 with any passage sentence. It is supported at ``LEXICAL_SUPPORT`` or ``SEMANTIC_SUPPORT``, or
 when passage n of a cited ``[n]`` clears the looser ``CITED_*`` bars; never with a number no
-passage holds. Thresholds: chosen on the Python FAQ by ``python -m bot.grounded_bench``.
+passage holds. Thresholds: chosen on the Python FAQ by ``assistant bench grounded``.
 ``Grounded`` (``assistant/grounded``) is the validator. No knowledge/ or graph/ imports here.
 """
 
@@ -205,6 +205,20 @@ def _claims(answer: str) -> list[_Claim]:
             figures = frozenset(_numbers(terms))
             claims.append(_Claim(start, end, clean, frozenset(terms), figures, tuple(cited)))
     return claims
+
+
+def memoized(embed: Embed) -> Embed:
+    """``embed`` that computes each distinct text once (checks that score the same passages
+    again and again embed their sentences only the first time)."""
+    seen: dict[str, list[float]] = {}
+
+    def embed_new(texts: list[str]) -> list[list[float]]:
+        new = list(dict.fromkeys(t for t in texts if t not in seen))
+        if new:
+            seen.update(zip(new, embed(new), strict=True))
+        return [seen[t] for t in texts]
+
+    return embed_new
 
 
 def passage_sentences(passages: Sequence[str]) -> list[tuple[int, str]]:

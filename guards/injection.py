@@ -5,8 +5,8 @@ cleaned text and any decoded base64/hex/ROT13/hidden payload) with
 
 1. ``guards.injection_patterns`` — unmistakable phrasings in several languages, and
 2. a logistic regression over hashed character and word n-grams of the normalised text, trained by
-   ``python -m guards.train_injection`` and shipped as ``guards/data/injection-model.npz`` with
-   its training report (``injection-model.json``).
+   ``make train-injection`` (``assistant train injection``) and shipped as
+   ``guards/data/injection-model.npz`` with its training report (``injection-model.json``).
 
 Texts are also scored sentence by sentence (and by pairs of neighbouring sentences), so an
 instruction buried in a pasted document or a tool's output is not diluted by the text around it.
@@ -165,7 +165,7 @@ class InjectionDetector:
         if weights.shape != (N_FEATURES,):
             raise ConfigError(
                 f"injection model has {weights.shape[0]} weights, expected {N_FEATURES}",
-                hint="retrain it: python -m guards.train_injection",
+                hint="retrain it: make train-injection",
             )
         self.weights = weights
         self.bias = bias
@@ -187,7 +187,7 @@ class InjectionDetector:
         except (OSError, KeyError, ValueError) as exc:
             raise ConfigError(
                 f"cannot load the injection model from {base}: {exc}",
-                hint="retrain it: python -m guards.train_injection",
+                hint="retrain it: make train-injection",
             ) from None
         return cls(weights, bias, threshold, meta)
 

@@ -22,9 +22,9 @@ from guardrails import AsyncGuard, OnFailAction
 
 from guards.injection import DetectInjection, get_detector
 from guards.policy import DEFAULT_POLICY, Action, GuardPolicy
+from guards.redaction import SECRET_KINDS, redact
 from guards.toxicity import ToxicLanguage, score_toxicity
 from guards.validators import MaxLength, RedactPII, configure_offline, redacted_kinds
-from observe.redaction import SECRET_KINDS, redact
 
 EMPTY_REASON = "empty message"
 UNREADABLE_REASON = "message is not readable text"

@@ -6,7 +6,7 @@
   5-grams or any ``VERBATIM_RUN``-word run of it. The fix drops the sentences and code lines
   that are mostly prompt text; ``REFUSAL`` when nothing (or still a leak) is left.
 * ``SecretLeak`` (``assistant/secret-leak``), optional metadata ``question``. Fails when the
-  answer holds personal data or a secret (``observe.redaction.find_sensitive``) that is not in
+  answer holds personal data or a secret (``guards.redaction.find_sensitive``) that is not in
   the asker's question; the fix puts ``<KIND>`` in place of each.
 
 Error messages give kinds and shares, never the leaked text.
@@ -27,9 +27,9 @@ from guardrails.validator_base import (
     register_validator,
 )
 
+from guards.redaction import KINDS, Span, find_sensitive
 from guards.sentences import sentence_spans
 from guards.validators import _InlineValidator
-from observe.redaction import KINDS, Span, find_sensitive
 
 NGRAM = 5
 """Word n-gram size compared between the answer and the system prompt."""

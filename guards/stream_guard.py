@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
-from guards.groundedness import Embed, passage_sentences, support_scores
+from guards.groundedness import Embed, memoized, passage_sentences, support_scores
 from guards.leakage import prompt_leak, prompt_sentences
 from guards.output_guard import check_output
 from guards.sentences import sentence_spans
@@ -60,20 +60,6 @@ def release_cuts(text: str) -> list[int]:
         ):
             cuts.append(end)
     return sorted(set(cuts))
-
-
-def memoized(embed: Embed) -> Embed:
-    """``embed`` that computes each distinct text once (the passages' sentences are embedded
-    again on every check otherwise)."""
-    seen: dict[str, list[float]] = {}
-
-    def embed_new(texts: list[str]) -> list[list[float]]:
-        new = list(dict.fromkeys(t for t in texts if t not in seen))
-        if new:
-            seen.update(zip(new, embed(new), strict=True))
-        return [seen[t] for t in texts]
-
-    return embed_new
 
 
 class StreamGuard:

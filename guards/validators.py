@@ -6,7 +6,7 @@ Three validators are registered on import:
   it has no fix: the message is rejected.
 * ``assistant/redact-pii`` (:class:`RedactPII`) fails when a text holds personal data or a
   secret (card, IBAN, token, key, password…); its ``fix_value`` is the text with ``<KIND>``
-  placeholders (``observe.redaction``).
+  placeholders (``guards.redaction``).
 * ``assistant/cited-sources`` (:class:`CitedSources`) checks ``[n]`` citation markers against the
   number of retrieved sources (``metadata["source_count"]``); its fix drops markers that point to
   no source and, when citations are required, appends ``Sources: [1] [2] …``.
@@ -32,7 +32,7 @@ from guardrails.validator_base import (
     register_validator,
 )
 
-from observe.redaction import KINDS, redact
+from guards.redaction import KINDS, redact
 
 PII_KINDS: tuple[str, ...] = KINDS
 """Every kind ``redact_pii`` can report (personal data, then secrets), in report order."""

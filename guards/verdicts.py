@@ -15,9 +15,9 @@ from guardrails.validator_base import FailResult, Validator
 
 from guards.injection import DetectInjection, get_detector
 from guards.input_guard import warm_up
+from guards.redaction import redact_pii
 from guards.toxicity import ToxicLanguage, score_toxicity
 from guards.validators import MaxLength, RedactPII
-from observe.redaction import redact_pii
 
 Stage = Literal["input", "output"]
 

@@ -15,8 +15,7 @@ from typing import Any
 import structlog
 import structlog.tracebacks
 
-from observe.redaction import redact_pii, redact_secrets
-from observe.tracing import EventDict, map_strings
+from observe.tracing import EventDict, Redactor, map_strings
 
 NOISY_LOGGERS = (
     "chromadb",
@@ -37,19 +36,26 @@ NO_LOCALS_TRACEBACKS = structlog.processors.ExceptionRenderer(
 """Tracebacks as data without local variables: locals hold message text and tokens."""
 
 
-def _redact(text: str) -> str:
-    # Secrets first: PII redaction could break a token's shape and hide it from the scrubber.
-    return redact_pii(redact_secrets(text))
+def sensitive_processor(redactor: Redactor) -> structlog.types.Processor:
+    """Replace secrets and personal data in every string of a log record; ``exc_info`` is left
+    for the renderer (run this again after it)."""
+
+    def redact(text: str) -> str:
+        # Secrets first: PII redaction could break a token's shape and hide it from the scrubber.
+        return redactor.personal(redactor.secrets(text))
+
+    def process(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+        return {k: v if k == "exc_info" else map_strings(v, redact) for k, v in event_dict.items()}
+
+    return process
 
 
-def scrub_sensitive(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
-    """Replace secrets (``[REDACTED]``) and personal data (``<KIND>``) in every string of a log
-    record; ``exc_info`` is left for the renderer (run this again after it)."""
-    return {k: v if k == "exc_info" else map_strings(v, _redact) for k, v in event_dict.items()}
-
-
-def configure_logging(*, json: bool | None = None, level: int = logging.WARNING) -> None:
-    """Configure structlog and stdlib logging once per process (stderr only)."""
+def configure_logging(
+    *, redactor: Redactor, json: bool | None = None, level: int = logging.WARNING
+) -> None:
+    """Configure structlog and stdlib logging once per process (stderr only); ``redactor``
+    (``guards.redaction.REDACTOR``) scrubs every line."""
+    scrub_sensitive = sensitive_processor(redactor)
     as_json = (not sys.stderr.isatty()) if json is None else json
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,

@@ -6,11 +6,14 @@ The schema is DESIGN.md §5: an envelope (``schema``, ``record``, ``ts``, ``serv
 
 Message text may only be recorded under ``app.content.*`` keys. A processor drops those keys unless
 content capture is on, and PII-redacts them when it is; every string is scrubbed of secrets. Both
-run *before* rendering, so nothing unredacted is ever serialised.
+run *before* rendering, so nothing unredacted is ever serialised. The detection itself is guard
+logic: the tracer is handed a ``Redactor`` (``guards.redaction.REDACTOR``), so this bottom
+layer imports nothing above it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import threading
@@ -21,11 +24,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 import structlog
-
-from observe.redaction import redact_pii, redact_secrets
 
 SCHEMA = "assistant.trace/1"
 SERVICE_NAME = "slack-assistant"
@@ -33,6 +34,23 @@ CONTENT_PREFIX = "app.content."
 
 SpanKind = Literal["SERVER", "CLIENT", "INTERNAL"]
 EventDict = MutableMapping[str, Any]
+
+
+class Redactor(Protocol):
+    """Finds and replaces sensitive text in what is logged."""
+
+    def secrets(self, text: str) -> str:
+        """``text`` with every credential replaced."""
+        ...
+
+    def personal(self, text: str) -> str:
+        """``text`` with personal data (and credentials) replaced by placeholders."""
+        ...
+
+
+def user_hash(user_id: str) -> str:
+    """A stable pseudonym for a user id (``user.hash`` in traces): 16 hex chars of SHA-256."""
+    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
 
 
 def new_trace_id() -> str:
@@ -108,7 +126,7 @@ def map_strings(value: Any, change: Callable[[str], str]) -> Any:
     return value
 
 
-def content_processor(keep_content: bool) -> structlog.types.Processor:
+def content_processor(keep_content: bool, redactor: Redactor) -> structlog.types.Processor:
     """Drop ``app.content.*`` attributes, or PII-redact them when ``keep_content`` is on."""
 
     def process(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
@@ -116,7 +134,7 @@ def content_processor(keep_content: bool) -> structlog.types.Processor:
         if isinstance(attrs, dict):
             for key in [k for k in attrs if k.startswith(CONTENT_PREFIX)]:
                 if keep_content and isinstance(attrs[key], str):
-                    attrs[key] = redact_pii(attrs[key])
+                    attrs[key] = redactor.personal(attrs[key])
                 else:
                     del attrs[key]
         return event_dict
@@ -124,9 +142,13 @@ def content_processor(keep_content: bool) -> structlog.types.Processor:
     return process
 
 
-def scrub_secrets(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
-    """Replace credentials anywhere in the record by ``[REDACTED]``."""
-    return {k: map_strings(v, redact_secrets) for k, v in event_dict.items()}
+def secrets_processor(redactor: Redactor) -> structlog.types.Processor:
+    """Replace credentials anywhere in the record."""
+
+    def process(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+        return {k: map_strings(v, redactor.secrets) for k, v in event_dict.items()}
+
+    return process
 
 
 def flatten_attributes(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
@@ -142,6 +164,7 @@ class Tracer:
         self,
         path: Path | None,
         *,
+        redactor: Redactor,
         service_version: str = "0.1.0",
         environment: str = "dev",
         keep_content: bool = False,
@@ -157,8 +180,8 @@ class Tracer:
             self._file = path.open("a", encoding="utf-8", buffering=1)
         # Secrets first: PII redaction could break a token's shape and hide it from the scrubber.
         processors: list[structlog.types.Processor] = [
-            scrub_secrets,
-            content_processor(keep_content),
+            secrets_processor(redactor),
+            content_processor(keep_content, redactor),
         ]
         self._json = structlog.wrap_logger(
             structlog.WriteLogger(self._file or open(os.devnull, "w")),  # noqa: SIM115

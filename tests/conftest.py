@@ -15,7 +15,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from graph.redis_server import EmbeddedRedis, free_port  # noqa: E402
+from graph.services.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 
 RedisFactory = Callable[..., EmbeddedRedis]
 

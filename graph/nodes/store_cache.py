@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 
 from graph.context import BotContext
 from graph.state import State, cache_scope
-from observe.redaction import KINDS, find_sensitive
+from guards.redaction import KINDS, find_sensitive
 
 _PLACEHOLDER = re.compile(rf"<(?:{'|'.join(KINDS)})>")
 

@@ -14,10 +14,10 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field
 
 from graph.tools.registry import Tool, ToolDeps, ToolRegistry
+from guards.redaction import redact_pii
 from observe.errors import ToolError
-from observe.redaction import redact_pii, user_hash
 from observe.stats import turn_stats
-from observe.tracing import current_span
+from observe.tracing import current_span, user_hash
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 _CITATIONS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")

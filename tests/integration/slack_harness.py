@@ -23,9 +23,9 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from bot.config import ChannelPolicy, SlackSettings
 from bot.server import SlackRuntime
-from bot.testing import SlackDouble
-from bot.testing.signing import event_body, signed
-from graph.redis_server import free_port
+from evals.slack_double import SlackDouble
+from evals.slack_double.signing import event_body, signed
+from graph.services.embedded_redis import free_port
 from graph.settings import Settings
 from knowledge.ingest import ingest_paths
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.redis_server import free_port
+from graph.services.embedded_redis import free_port
 from graph.settings import INTENTS
 
 ASSISTANT = Path(sys.executable).parent / "assistant"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from graph.assistant import Assistant
-from graph.redis_server import free_port
+from graph.services.embedded_redis import free_port
 from graph.settings import Settings
 from knowledge.ingest import ingest_paths
 

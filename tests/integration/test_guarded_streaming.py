@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.testing import BOT_USER_ID, CHANNEL_ID, TEAM_ID
+from evals.slack_double import CHANNEL_ID
+from evals.slack_double.signing import mention_event
 from graph.prompts import ANSWER_SYSTEM
-from integration.slack_harness import SlackEnv, new_ts, start_env, stop_env
+from guards.redaction import REDACTOR
+from integration.slack_harness import SlackEnv, start_env, stop_env
 from observe.logging import configure_logging
 
 SUPPORTED = "Roll back with the deploy tool's rollback command [1]."
@@ -45,23 +47,12 @@ async def env(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Async
 @pytest.fixture
 def app_log() -> io.StringIO:
     """Every application log line (JSON, as in production) of the test."""
-    configure_logging(json=True, level=logging.INFO)
+    configure_logging(redactor=REDACTOR, json=True, level=logging.INFO)
     buffer = io.StringIO()
     handler = logging.getLogger().handlers[0]
     assert isinstance(handler, logging.StreamHandler)
     handler.setStream(buffer)
     return buffer
-
-
-def mention(text: str) -> dict[str, Any]:
-    return {
-        "type": "app_mention",
-        "user": "U0ASKER",
-        "text": f"<@{BOT_USER_ID}> {text}",
-        "ts": new_ts(),
-        "channel": CHANNEL_ID,
-        "team": TEAM_ID,
-    }
 
 
 def everything_slack_saw(env: SlackEnv) -> str:
@@ -109,7 +100,7 @@ async def test_a_planted_secret_email_and_system_prompt_reach_no_payload_log_or_
     )
     env.model.delay_s = 0.01  # word by word, so the stream guard checks sentence by sentence
     env.double.reset(messages=False)
-    assert (await env.event(mention("How do I roll back a bad release?")))[0] == 200
+    assert (await env.event(mention_event("How do I roll back a bad release?")))[0] == 200
     await env.settle()
     await env.double.wait_for("chat.stopStream")
 
@@ -139,7 +130,7 @@ async def test_a_grounding_retry_never_appends_a_second_answer_to_the_stream(
     ]
     env.model.delay_s = 0.01
     env.double.reset(messages=False)
-    assert (await env.event(mention("How do I roll back a bad release?")))[0] == 200
+    assert (await env.event(mention_event("How do I roll back a bad release?")))[0] == 200
     await env.settle()
     [stop] = await env.double.wait_for("chat.stopStream")
     assert "moon" not in everything_slack_saw(env), "the unsupported first attempt never shows"

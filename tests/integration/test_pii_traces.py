@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage
 
 from graph.assistant import Assistant
 from graph.settings import Settings
+from guards.redaction import REDACTOR
 from observe.tracing import Tracer
 
 EMAIL = "jane.doe@example.com"
@@ -52,7 +53,7 @@ async def test_no_raw_personal_data_or_token_reaches_the_traces(
         answer_mode="generate",  # the scripted model's leaky reply is the answer
     )
     model = GenericFakeChatModel(messages=iter([AIMessage(LEAKY_REPLY)] * 20))
-    tracer = Tracer(settings.traces_path, keep_content=keep_content)
+    tracer = Tracer(settings.traces_path, keep_content=keep_content, redactor=REDACTOR)
     assistant = await Assistant.start(settings, tracer=tracer, llm=model)
     try:
         for message in CONVERSATION:

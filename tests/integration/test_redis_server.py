@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from graph.redis_server import EmbeddedRedis, free_port
+from graph.services.embedded_redis import EmbeddedRedis, free_port
 from observe.errors import ServiceError
 
 RedisFactory = Callable[..., EmbeddedRedis]
@@ -187,7 +187,7 @@ def foreground(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Embedd
     """`run_foreground()` in a child Python that leads its own process group, like a terminal."""
     handle = EmbeddedRedis(tmp_path / "redis", free_port())
     code = (
-        "from pathlib import Path; from graph.redis_server import EmbeddedRedis; "
+        "from pathlib import Path; from graph.services.embedded_redis import EmbeddedRedis; "
         f"EmbeddedRedis(Path({str(handle.data_dir)!r}), {handle.port}).run_foreground()"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.testing import BOT_USER_ID, CHANNEL_ID, TEAM_ID
-from bot.testing.signing import interaction_body, slash_command_body
+from evals.slack_double import CHANNEL_ID, TEAM_ID
+from evals.slack_double.signing import interaction_body, mention_event, slash_command_body
 from integration.slack_harness import (
     ALL_CHANNEL,
     EXPERTS_CHANNEL,
@@ -49,16 +49,7 @@ def fresh_double(env: SlackEnv) -> None:
 
 
 def mention(text: str, *, channel: str = CHANNEL_ID, user: str = USER, **extra: Any) -> dict:
-    ts = extra.pop("ts", new_ts())
-    return {
-        "type": "app_mention",
-        "user": user,
-        "text": f"<@{BOT_USER_ID}> {text}",
-        "ts": ts,
-        "channel": channel,
-        "team": TEAM_ID,
-        **extra,
-    }
+    return mention_event(text, channel=channel, user=user, **extra)
 
 
 def message(text: str, *, channel: str = CHANNEL_ID, user: str = USER, **extra: Any) -> dict:
@@ -187,7 +178,7 @@ async def test_a_retry_whose_first_delivery_was_lost_is_answered(env: SlackEnv) 
     ["forged signature", "stale timestamp", "body changed after signing"],
 )
 async def test_unverified_requests_get_401_and_nothing_runs(env: SlackEnv, tamper: str) -> None:
-    from bot.testing.signing import event_body, signed
+    from evals.slack_double.signing import event_body, signed
 
     body = event_body(mention("How do I roll back a bad release?"))
     if tamper == "forged signature":
@@ -256,12 +247,7 @@ async def test_slash_ask_answers_privately_and_can_be_shared(env: SlackEnv) -> N
     assert answer["response_type"] == "ephemeral"
     assert "share_answer" in action_ids(answer["blocks"])
     assert not replies_in(env, CHANNEL_ID), "nothing public yet"
-    trace_id = next(
-        e["value"]
-        for b in answer["blocks"]
-        for e in b.get("elements", [])
-        if isinstance(e, dict) and e.get("action_id") == "share_answer"
-    )
+    trace_id = share_value(answer["blocks"])
     click = block_action("share_answer", trace_id, response_url=env.double.response_url("ask1b"))
     for _ in range(2):  # a double click shares once
         assert (await env.post(interaction_body(click)))[0] == 200
@@ -468,7 +454,7 @@ async def test_app_home_tab_and_messages_tab(env: SlackEnv) -> None:
 async def test_socket_mode_delivers_events_to_the_same_app(env: SlackEnv) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.testing.signing import event_payload
+    from evals.slack_double.signing import event_payload
 
     handler = AsyncSocketModeHandler(
         env.runtime.app, "xapp-test-token", web_client=env.runtime.app.client
@@ -618,23 +604,8 @@ async def test_a_dm_with_a_file_is_answered_and_other_bots_are_not(env: SlackEnv
 
 
 async def test_share_still_works_where_the_bot_is_not_a_member(env: SlackEnv) -> None:
-    body = slash_command_body(
-        "/ask",
-        "How do I roll back a bad release?",
-        user_id=USER,
-        channel_id="C0NOTMEMBER",
-        team_id=TEAM_ID,
-        response_url=env.double.response_url("nm"),
-        trigger_id="t",
-    )
-    await env.post(body)
-    await env.settle()
-    answer = (await env.double.wait_for("response_url"))[-1].args
-    trace_id = next(
-        e["value"]
-        for b in answer["blocks"]
-        for e in b.get("elements", [])
-        if isinstance(e, dict) and e.get("action_id") == "share_answer"
+    trace_id = await ask_privately(
+        env, "How do I roll back a bad release?", "nm", channel="C0NOTMEMBER"
     )
     env.double.fail("chat.postMessage", error="not_in_channel")
     click = block_action("share_answer", trace_id, response_url=env.double.response_url("nm2"))
@@ -670,7 +641,7 @@ async def test_without_a_signing_secret_http_events_are_off(
         tmp_path_factory.mktemp("nosecret"), redis_url, signing_secret=None, app_token="xapp-x"
     )
     try:
-        from bot.testing.signing import event_body
+        from evals.slack_double.signing import event_body
 
         status, _ = await socket_only.post(event_body(mention("How do I roll back?")))
         await socket_only.settle()
@@ -705,13 +676,25 @@ async def test_a_turn_whose_token_lookup_fails_still_tells_the_asker(
     assert "Sorry" in reply.args["text"] and reply.args["response_type"] == "ephemeral"
 
 
-async def ask_privately(env: SlackEnv, question: str, response_id: str) -> str:
+def share_value(blocks: list[dict]) -> str:
+    """The trace id the Share button of an ephemeral answer carries."""
+    return next(
+        e["value"]
+        for b in blocks
+        for e in b.get("elements", [])
+        if isinstance(e, dict) and e.get("action_id") == "share_answer"
+    )
+
+
+async def ask_privately(
+    env: SlackEnv, question: str, response_id: str, channel: str = CHANNEL_ID
+) -> str:
     """``/ask`` answered ephemerally; returns the trace id its Share button carries."""
     body = slash_command_body(
         "/ask",
         question,
         user_id=USER,
-        channel_id=CHANNEL_ID,
+        channel_id=channel,
         team_id=TEAM_ID,
         response_url=env.double.response_url(response_id),
         trigger_id="t",
@@ -719,12 +702,7 @@ async def ask_privately(env: SlackEnv, question: str, response_id: str) -> str:
     assert (await env.post(body))[0] == 200
     await env.settle()
     answer = (await env.double.wait_for("response_url"))[-1].args
-    return next(
-        e["value"]
-        for b in answer["blocks"]
-        for e in b.get("elements", [])
-        if isinstance(e, dict) and e.get("action_id") == "share_answer"
-    )
+    return share_value(answer["blocks"])
 
 
 async def test_share_posts_only_the_redacted_question(env: SlackEnv) -> None:

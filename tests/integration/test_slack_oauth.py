@@ -18,9 +18,9 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.installation_store import RedisInstallationStore
-from bot.testing import BOT_USER_ID, CHANNEL_ID, TEAM_ID, RecordedCall
-from bot.testing.signing import event_body
-from integration.slack_harness import BOT_TOKEN, SlackEnv, new_ts, start_env, stop_env
+from evals.slack_double import BOT_USER_ID, CHANNEL_ID, TEAM_ID, RecordedCall
+from evals.slack_double.signing import event_body, mention_event
+from integration.slack_harness import BOT_TOKEN, SlackEnv, start_env, stop_env
 
 CLIENT_ID = "111.222"
 CLIENT_SECRET = "shh"
@@ -81,14 +81,7 @@ async def start_install(env: SlackEnv) -> tuple[str, str]:
 
 
 def mention(text: str, *, team: str = TEAM_ID) -> dict[str, Any]:
-    return {
-        "type": "app_mention",
-        "user": "U0ASKER",
-        "text": f"<@{BOT_USER_ID}> {text}",
-        "ts": new_ts(),
-        "channel": CHANNEL_ID,
-        "team": team,
-    }
+    return mention_event(text, user="U0ASKER", team=team)
 
 
 def store(env: SlackEnv) -> tuple[Redis, RedisInstallationStore]:

@@ -17,9 +17,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.testing import BOT_USER_ID, TEAM_ID, SlackDouble
-from bot.testing.signing import event_body, signed
-from graph.redis_server import free_port
+from evals.slack_double import BOT_USER_ID, TEAM_ID, SlackDouble
+from evals.slack_double.signing import event_body, signed
+from graph.services.embedded_redis import free_port
 from graph.settings import Settings
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import ingest_paths
@@ -156,7 +156,7 @@ async def test_serve_in_socket_mode_answers_over_the_websocket(
     redis_url: str,
     double: SlackDouble,
 ) -> None:
-    from bot.testing.signing import event_payload
+    from evals.slack_double.signing import event_payload
 
     data_dir = tmp_path_factory.mktemp("socket")
     shutil.copytree(knowledge_dir / "chroma", data_dir / "chroma")

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import services_of
 from bot.views.feedback_builder import feedback_modal
-from observe.redaction import user_hash
+from observe.tracing import user_hash
 
 
 async def handle_answer_feedback(

@@ -10,7 +10,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.services import services_of
 from bot.views.feedback_builder import parse_feedback_submission
-from observe.redaction import user_hash
+from observe.tracing import user_hash
 
 log = structlog.get_logger(__name__)
 

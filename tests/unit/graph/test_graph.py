@@ -22,6 +22,7 @@ from graph.intents import IntentPrediction
 from graph.prompts import NO_SOURCES_ANSWER
 from graph.settings import Settings
 from graph.tools.builtin import default_registry
+from guards.redaction import REDACTOR
 from knowledge.chunking import Chunk
 from knowledge.embeddings import get_embedder
 from knowledge.index import KnowledgeIndex
@@ -69,7 +70,7 @@ def make_context(
     settings = Settings(data_dir=tmp_path, cache_enabled=False, answer_mode=answer_mode)
     return BotContext(
         settings=settings,
-        tracer=Tracer(settings.traces_path),
+        tracer=Tracer(settings.traces_path, redactor=REDACTOR),
         llm=GenericFakeChatModel(messages=iter([AIMessage(reply)] * 3)),
         classifier=FixedIntent(intent),  # type: ignore[arg-type]
         index=index,

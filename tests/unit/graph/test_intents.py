@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from graph.intent_bench import IntentReport, evaluate, load_rows, render_table
+from evals.intents import IntentReport, evaluate, load_rows, render_table
 from graph.intents import IntentClassifier, IntentPrediction, load_examples, normalize_text
 from graph.settings import INTENTS, Intent
 from knowledge.embeddings import get_embedder

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from graph.settings import Settings
 from graph.tools.builtin import default_registry
 from graph.tools.registry import Tool, ToolDeps, ToolRegistry, UnknownToolError
+from guards.redaction import REDACTOR
 from observe.errors import ToolError
 from observe.tracing import Tracer
 
@@ -23,7 +24,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def deps_for(settings: Settings, **kwargs) -> ToolDeps:
-    tracer = Tracer(settings.traces_path)
+    tracer = Tracer(settings.traces_path, redactor=REDACTOR)
     return ToolDeps(settings=settings, tracer=tracer, trace_id="f" * 32, user_id="U1", **kwargs)
 
 
@@ -111,7 +112,7 @@ async def test_feedback_is_an_eval_record_on_the_previous_trace(settings: Settin
 
 
 async def test_ops_stats_reads_todays_turns(settings: Settings) -> None:
-    tracer = Tracer(settings.traces_path)
+    tracer = Tracer(settings.traces_path, redactor=REDACTOR)
     for intent, hit in (("question", False), ("question", True), ("chitchat", False)):
         with tracer.span("turn", "SERVER", {"app.intent": intent, "app.cache_hit": hit}):
             pass

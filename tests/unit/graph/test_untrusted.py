@@ -22,6 +22,7 @@ from graph.settings import Settings
 from graph.state import State
 from graph.tools.builtin import default_registry
 from graph.untrusted import document_block, injection_reason, neutralise
+from guards.redaction import REDACTOR
 from knowledge.chunking import Chunk
 from knowledge.embeddings import get_embedder
 from knowledge.index import KnowledgeIndex
@@ -117,7 +118,7 @@ def make_context(tmp_path: Path, index: KnowledgeIndex, **extra: Any) -> BotCont
     settings = Settings(data_dir=tmp_path, cache_enabled=False, min_relevance=-1.0)
     return BotContext(
         settings=settings,
-        tracer=Tracer(settings.traces_path),
+        tracer=Tracer(settings.traces_path, redactor=REDACTOR),
         llm=None,  # type: ignore[arg-type]
         classifier=None,  # type: ignore[arg-type]
         index=index,

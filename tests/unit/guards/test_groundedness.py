@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from guardrails import AsyncGuard, OnFailAction
 from guardrails.validator_base import FailResult, PassResult, validators_registry
+from typer.testing import CliRunner
 
-from bot.grounded_bench import load_rows, measure
-from bot.grounded_bench import main as bench_main
+from evals.cli import bench_app
+from evals.grounded import load_rows, measure
 from guards.groundedness import (
     CITED_LEXICAL_SUPPORT,
     LEXICAL_SUPPORT,
@@ -384,4 +385,5 @@ def test_bench_measures_supported_and_negative_sets(tmp_path: Path) -> None:
     assert set(report["picked"]) == {"lexical", "cited_lexical"}
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "q"}\n', encoding="utf-8")
-    assert bench_main(["--data", str(bad), "--no-embed"]) == 2
+    result = CliRunner().invoke(bench_app, ["grounded", "--data", str(bad), "--no-embed"])
+    assert result.exit_code == 1 and "error:" in result.output

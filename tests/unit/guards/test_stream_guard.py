@@ -10,7 +10,8 @@ import asyncio
 import pytest
 
 from graph.prompts import ANSWER_SYSTEM
-from guards.stream_guard import StreamGuard, memoized, release_point
+from guards.groundedness import memoized
+from guards.stream_guard import StreamGuard, release_point
 from knowledge.embeddings import get_embedder
 
 PASSAGES = [

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from guardrails import AsyncGuard, OnFailAction
 from guardrails.validator_base import FailResult, PassResult, validators_registry
+from typer.testing import CliRunner
 
+from evals.cli import bench_app
+from evals.toxicity import bench_file
 from guards.toxicity import (
     CATEGORIES,
     LEXICON_PATH,
@@ -18,8 +21,6 @@ from guards.toxicity import (
     mask_matches,
     score_toxicity,
 )
-from guards.toxicity_bench import bench_file
-from guards.toxicity_bench import main as bench_main
 from guards.validators import configure_offline
 
 
@@ -386,10 +387,8 @@ def test_bench_reports_harm_rates_and_benign_false_positives(tmp_path: Path) -> 
     assert bench_file(questions)["false_positive_rate"] == 0.0
 
 
-def test_bench_main_exits_2_on_a_bad_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_bench_command_gives_one_clear_error_for_a_bad_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1, "body": "?"}\n', encoding="utf-8")
-    assert bench_main(["--data", str(bad)]) == 2
-    assert "cannot tell" in capsys.readouterr().err
+    result = CliRunner().invoke(bench_app, ["toxicity", "--data", str(bad)])
+    assert result.exit_code == 1 and "cannot tell" in result.output

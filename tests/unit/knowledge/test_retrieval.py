@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evals.relevance import first_relevant_rank, is_relevant, summarize
 from knowledge.embeddings import get_embedder
-from knowledge.evaluation import Query, first_relevant_rank, is_relevant, load_queries, summarize
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import ingest_paths
 from knowledge.lexical import LexicalIndex, open_lexical
+from knowledge.queries import Query, load_queries
 from knowledge.retrieval import CONFIGURATIONS, Retriever
 from observe.errors import ConfigError
 

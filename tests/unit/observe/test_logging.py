@@ -9,11 +9,12 @@ import logging
 import pytest
 import structlog
 
+from guards.redaction import REDACTOR
 from observe.logging import configure_logging
 
 
 def test_exception_logs_have_no_locals_and_no_secrets(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(json=True, level=logging.INFO)
+    configure_logging(redactor=REDACTOR, json=True, level=logging.INFO)
     log = structlog.get_logger("test")
 
     def answer(question: str) -> None:
@@ -33,7 +34,7 @@ def test_exception_logs_have_no_locals_and_no_secrets(capsys: pytest.CaptureFixt
 
 
 def test_exception_messages_are_scrubbed_too(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(json=True, level=logging.INFO)
+    configure_logging(redactor=REDACTOR, json=True, level=logging.INFO)
     try:
         raise ConnectionError("cannot reach rediss://default:S3cretPassw0rd@cache.internal:6380/0")
     except ConnectionError:
@@ -48,7 +49,7 @@ def test_personal_data_is_redacted_from_fields_exception_text_and_stdlib_logs(
 ) -> None:
     """A listener's exception often quotes the message it choked on: its personal data must not
     reach the log, whichever logger writes it."""
-    configure_logging(json=True, level=logging.INFO)
+    configure_logging(redactor=REDACTOR, json=True, level=logging.INFO)
     email, card = "jane.doe@example.com", "4111 1111 1111 1111"
     try:
         raise ValueError(f"could not parse message from {email} (card {card})")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from guards.redaction import REDACTOR
 from observe.tracing import Tracer, collect_timings
 
 
@@ -17,7 +18,7 @@ def read(path: Path) -> list[dict]:
 
 def test_spans_have_the_envelope_and_link_to_their_parent(tmp_path: Path) -> None:
     path = tmp_path / "traces.jsonl"
-    tracer = Tracer(path, environment="test")
+    tracer = Tracer(path, environment="test", redactor=REDACTOR)
     with tracer.span("turn", "SERVER", {"gen_ai.operation.name": "invoke_workflow"}) as root:
         with tracer.span("retrieval knowledge", "CLIENT") as child:
             child.set("gen_ai.request.top_k", 4)
@@ -41,7 +42,7 @@ def test_spans_have_the_envelope_and_link_to_their_parent(tmp_path: Path) -> Non
 
 def test_an_exception_marks_the_span_failed_and_propagates(tmp_path: Path) -> None:
     path = tmp_path / "traces.jsonl"
-    tracer = Tracer(path)
+    tracer = Tracer(path, redactor=REDACTOR)
     with pytest.raises(ValueError), tracer.span("boom"):
         raise ValueError("bad")
     tracer.close()
@@ -54,7 +55,7 @@ def test_content_is_dropped_by_default_and_pii_redacted_when_kept(tmp_path: Path
     text = "mail me at jane.doe@example.com or +1 415 555 0134"
     dropped, kept = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     for path, keep in ((dropped, False), (kept, True)):
-        tracer = Tracer(path, keep_content=keep)
+        tracer = Tracer(path, keep_content=keep, redactor=REDACTOR)
         with tracer.span("turn", attributes={"app.content.question": text, "app.intent": "q"}):
             pass
         tracer.close()
@@ -69,7 +70,7 @@ def test_content_is_dropped_by_default_and_pii_redacted_when_kept(tmp_path: Path
 
 def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
-    tracer = Tracer(path, keep_content=True)
+    tracer = Tracer(path, keep_content=True, redactor=REDACTOR)
     token = "xoxb-123456789012-abcdefABCDEF"
     with tracer.span("x", attributes={"app.content.q": f"my token {token}", "app.note": token}):
         pass
@@ -86,7 +87,7 @@ def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
 
 def test_evaluation_records_use_otel_names(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
-    tracer = Tracer(path)
+    tracer = Tracer(path, redactor=REDACTOR)
     tracer.evaluation(
         trace_id="ab" * 16,
         span_id="cd" * 8,
@@ -107,7 +108,7 @@ def test_evaluation_records_use_otel_names(tmp_path: Path) -> None:
 
 
 def test_timings_collect_span_durations(tmp_path: Path) -> None:
-    tracer = Tracer(None)
+    tracer = Tracer(None, redactor=REDACTOR)
     with collect_timings() as timings:
         with tracer.span("a"):
             pass
@@ -130,7 +131,7 @@ def test_timings_collect_span_durations(tmp_path: Path) -> None:
     ids=["redis-url-no-user", "postgres-url", "bearer", "slack-app-token"],
 )
 def test_credentials_are_scrubbed(secret: str) -> None:
-    from observe.redaction import redact_secrets
+    from guards.redaction import redact_secrets
 
     scrubbed = redact_secrets(f"connect with {secret} now")
     assert "[REDACTED]" in scrubbed
@@ -142,7 +143,7 @@ def test_console_echo_shows_attributes_but_never_content(tmp_path: Path) -> None
     import io
 
     echo = io.StringIO()
-    tracer = Tracer(tmp_path / "t.jsonl", echo=echo)
+    tracer = Tracer(tmp_path / "t.jsonl", echo=echo, redactor=REDACTOR)
     with tracer.span("turn", attributes={"app.intent": "question", "app.content.q": "secret q"}):
         pass
     tracer.close()

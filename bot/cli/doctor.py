@@ -41,7 +41,7 @@ async def check_redis(settings: Settings) -> Check:
     """Redis answers, is version 8+, and has the Search and JSON modules."""
     import redis
 
-    from graph.redis_server import REQUIRED_MODULES, EmbeddedRedis
+    from graph.services.embedded_redis import REQUIRED_MODULES, EmbeddedRedis
 
     embedded = (
         None if settings.redis_url else EmbeddedRedis(settings.redis_dir, settings.redis_port)

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.testing.ids import (
+from evals.slack_double.ids import (
     APP_ID,
     BOT_USER_ID,
     CHANNEL_ID,
@@ -93,6 +93,27 @@ def signed(
 def new_event_id() -> str:
     """A random Slack-style event id (``"Ev"`` + 10 characters)."""
     return "Ev" + secrets.token_hex(5).upper()
+
+
+def mention_event(
+    text: str,
+    *,
+    user: str = USER_ID,
+    channel: str = CHANNEL_ID,
+    team: str = TEAM_ID,
+    ts: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An ``app_mention`` event: ``user`` writes ``@bot text`` in ``channel`` (``ts``: now)."""
+    return {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@{BOT_USER_ID}> {text}",
+        "ts": ts or f"{time.time():.6f}",
+        "channel": channel,
+        "team": team,
+        **extra,
+    }
 
 
 def event_payload(

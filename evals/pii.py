@@ -1,7 +1,7 @@
 """``assistant bench pii``: precision and recall of the PII / secret detector on labelled spans.
 
 Rows are JSON lines ``{"id", "text", "spans": [{"start", "end", "type"}]}`` (``type`` one of
-``observe.redaction.KINDS``; ``guards.pii_data`` generates such a file). Each row's text goes
+``guards.redaction.KINDS``; ``guards.pii_data`` generates such a file). Each row's text goes
 through ``find_sensitive``. A predicted span matches a gold span when both have the same type and
 their overlap is at least half the length of the longer of the two; within a row each span
 matches at most once (pairs with the largest overlap first). Reported per type and overall
@@ -20,9 +20,9 @@ from typing import Any
 
 from rich.table import Table
 
+from guards.redaction import KINDS, Span, find_sensitive
 from observe.errors import ConfigError
 from observe.jsonl import json_rows
-from observe.redaction import KINDS, Span, find_sensitive
 from observe.stats import percentile
 
 MAX_MISTAKES = 20

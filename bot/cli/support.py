@@ -50,11 +50,11 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 def run_command(body: Callable[[], T]) -> T:
     """Run a command body; known errors become one line and exit 1, never a traceback."""
+    from guards.redaction import REDACTOR, redact_secrets
     from observe.errors import AssistantError
     from observe.logging import configure_logging
-    from observe.redaction import redact_secrets
 
-    configure_logging()
+    configure_logging(redactor=REDACTOR)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _exit_on_signal)
     try:

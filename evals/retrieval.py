@@ -16,17 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from evals.relevance import first_relevant_rank, summarize
 from knowledge.embeddings import get_embedder
-from knowledge.evaluation import (
-    Query,
-    first_relevant_rank,
-    load_queries,
-    summarize,
-)
 from knowledge.headings import HeadingVectors
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import ingest_paths, relative_source
 from knowledge.lexical import LexicalIndex
+from knowledge.queries import Query, load_queries
 from knowledge.retrieval import CONFIGURATIONS, DEFAULT_CONFIGURATION, Retriever
 from observe.stats import percentile
 

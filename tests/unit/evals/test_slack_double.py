@@ -19,7 +19,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.testing import (
+from evals.slack_double import (
     APP_ID,
     BOT_ID,
     BOT_USER_ID,

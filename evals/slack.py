@@ -24,10 +24,10 @@ from pydantic import SecretStr
 
 from bot.config import SlackSettings
 from bot.server import SlackRuntime
-from bot.testing import BOT_USER_ID, CHANNEL_ID, TEAM_ID, SlackDouble
-from bot.testing.signing import event_body, signed
 from bot.turns import TurnRequest
-from graph.redis_server import free_port
+from evals.slack_double import SlackDouble
+from evals.slack_double.signing import event_body, mention_event, signed
+from graph.services.embedded_redis import free_port
 from graph.settings import load_settings
 
 SECRET = "bench-secret"
@@ -50,19 +50,6 @@ async def _serve(runtime: SlackRuntime) -> tuple[web.AppRunner, str]:
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner, f"http://127.0.0.1:{port}/slack/events"
-
-
-def _mention(
-    text: str, ts: str, user: str = "U0BENCH", channel: str = CHANNEL_ID
-) -> dict[str, Any]:
-    return {
-        "type": "app_mention",
-        "user": user,
-        "text": f"<@{BOT_USER_ID}> {text}",
-        "ts": ts,
-        "channel": channel,
-        "team": TEAM_ID,
-    }
 
 
 async def _post(session: aiohttp.ClientSession, url: str, body: bytes) -> int:
@@ -98,7 +85,9 @@ async def bench_slack_latency(events: int) -> dict[str, Any]:
             async with aiohttp.ClientSession() as session:
                 for n in range(events):
                     ts = f"{time.time():.6f}"
-                    body = event_body(_mention(QUESTIONS[n % len(QUESTIONS)], ts))
+                    body = event_body(
+                        mention_event(QUESTIONS[n % len(QUESTIONS)], ts=ts, user="U0BENCH")
+                    )
                     sent = time.monotonic()
                     assert await _post(session, url, body) == 200
                     stop = await double.wait_for(
@@ -164,7 +153,12 @@ async def bench_slack_load(events: int, concurrency: int, duplicate_share: float
         for n in range(events):
             event_id = f"Ev{run}{n:06d}"
             body = event_body(
-                _mention("ping", f"{1_700_000_000 + n}.{n:06d}", f"U{n % 50:04d}", f"CB{run}"),
+                mention_event(
+                    "ping",
+                    ts=f"{1_700_000_000 + n}.{n:06d}",
+                    user=f"U{n % 50:04d}",
+                    channel=f"CB{run}",
+                ),
                 event_id=event_id,
             )
             deliveries.append((event_id, body))

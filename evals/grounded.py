@@ -1,6 +1,6 @@
 """Calibrate ``guards.groundedness`` on the Python FAQ; prints one JSON report.
 
-``python -m bot.grounded_bench --data python-faq.jsonl [--no-embed]``
+``assistant bench grounded --data python-faq.jsonl [--no-embed]``
 
 Every factual sentence of each gold answer A is scored three times, as a retrieval would see it:
 
@@ -28,10 +28,7 @@ answers scored against wrong (hard) passages.
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
-import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -43,6 +40,7 @@ from guards.groundedness import (
     Embed,
     SentenceSupport,
     content_terms,
+    memoized,
     support_scores,
 )
 from observe.errors import ConfigError
@@ -103,18 +101,6 @@ def passage_sets(rows: Sequence[dict[str, Any]]) -> list[dict[str, list[str]]]:
     return sets
 
 
-def _memo(embed: Embed) -> Embed:
-    cache: dict[str, list[float]] = {}
-
-    def cached(texts: list[str]) -> list[list[float]]:
-        todo = list(dict.fromkeys(t for t in texts if t not in cache))
-        if todo:
-            cache.update(zip(todo, embed(todo), strict=True))
-        return [cache[t] for t in texts]
-
-    return cached
-
-
 def _flat(text: str) -> str:
     return " ".join(text.split())
 
@@ -130,7 +116,7 @@ def score_rows(
     """
     scored: Scored = {name: [] for name in (*SETS, "duplicates")}
     answers: dict[str, list[float]] = {name: [] for name in SETS}
-    embed = _memo(embed) if embed is not None else None
+    embed = memoized(embed) if embed is not None else None
     for row, sets in zip(rows, passage_sets(rows), strict=True):
         for name in SETS:
             flat = [_flat(p) for p in sets[name]]
@@ -242,27 +228,3 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
     if not rows or not all(isinstance(r.get("answer"), str) and "source" in r for r in rows):
         raise ConfigError(f"{path}: no rows, or rows without 'answer' and 'source'", hint=_HINT)
     return rows
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print the reports (without, then with embeddings) as JSON; exit code 2 on bad data."""
-    parser = argparse.ArgumentParser(prog="python -m bot.grounded_bench")
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--no-embed", action="store_true", help="lexical support only")
-    args = parser.parse_args(argv)
-    try:
-        rows = load_rows(args.data)
-    except ConfigError as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
-        return 2
-    reports = {"lexical": measure(rows)}
-    if not args.no_embed:
-        from knowledge.embeddings import get_embedder
-
-        reports["embedded"] = measure(rows, get_embedder().embed)
-    sys.stdout.write(json.dumps(reports, indent=2) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

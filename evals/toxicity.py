@@ -1,6 +1,6 @@
 """How ``score_toxicity`` severities line up with labelled data; prints one JSON report.
 
-``python -m guards.toxicity_bench --data FILE [--data FILE ...] [--threshold 2]``. The kind of
+``assistant bench toxicity --data FILE [--data FILE ...] [--threshold 2]``. The kind of
 each JSON-lines file is read from its first row:
 
 * ``{id, category, question, answer, human_score}`` (human harm score 0..1): per category and
@@ -15,10 +15,7 @@ Every report has p50/p95/max scoring latency per text in milliseconds.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -131,26 +128,3 @@ def bench_file(path: Path, threshold: int = DEFAULT_THRESHOLD) -> dict[str, Any]
         questions = [(str(r.get("id")), str(_field(r, "question", path))) for r in rows]
         return bench_benign(path, questions, threshold)
     raise ConfigError(f"{path}: cannot tell what the rows are", hint=_HINT)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print the reports as JSON; a ``ConfigError`` is printed (no traceback) with exit code 2."""
-    parser = argparse.ArgumentParser(
-        prog="python -m guards.toxicity_bench", description=(__doc__ or "").split("\n")[0]
-    )
-    parser.add_argument("--data", type=Path, action="append", required=True)
-    parser.add_argument("--threshold", type=int, choices=(1, 2, 3), default=DEFAULT_THRESHOLD)
-    args = parser.parse_args(argv)
-    try:
-        reports = [bench_file(path, args.threshold) for path in args.data]
-    except ConfigError as exc:
-        hint = f"\nhint: {exc.hint}" if exc.hint else ""
-        sys.stderr.write(f"error: {exc.message}{hint}\n")
-        return 2
-    sys.stdout.write(json.dumps({"threshold": args.threshold, "reports": reports}, indent=2))
-    sys.stdout.write("\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -4,9 +4,9 @@
 call; ``signed(event_body(...), secret)`` builds requests for the app's real HTTP adapter.
 """
 
-from bot.testing.double_app import RecordedCall, SlackDouble
-from bot.testing.ids import APP_ID, BOT_ID, BOT_USER_ID, CHANNEL_ID, TEAM_ID, USER_ID
-from bot.testing.signing import (
+from evals.slack_double.double_app import RecordedCall, SlackDouble
+from evals.slack_double.ids import APP_ID, BOT_ID, BOT_USER_ID, CHANNEL_ID, TEAM_ID, USER_ID
+from evals.slack_double.signing import (
     SignedRequest,
     event_body,
     event_payload,

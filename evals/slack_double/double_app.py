@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.testing.ids import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID
-from bot.testing.messages import MessageStore
-from bot.testing.web_api import ApiError, WebApi
+from evals.slack_double.ids import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID
+from evals.slack_double.messages import MessageStore
+from evals.slack_double.web_api import ApiError, WebApi
 
 JSON_FIELDS = frozenset(
     "blocks attachments chunks view metadata prompts unfurls user_auth_blocks".split()

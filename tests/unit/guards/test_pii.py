@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from guards.pii_bench import bench_pii
-from guards.pii_data import generate
-from observe.errors import ConfigError
-from observe.redaction import (
+from evals.pii import bench_pii
+from evals.pii_data import generate
+from guards.redaction import (
     KINDS,
     SAFE_KINDS,
     SECRET_KINDS,
@@ -21,6 +20,7 @@ from observe.redaction import (
     redact_secrets,
     restore,
 )
+from observe.errors import ConfigError
 
 SLACK = "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
 GITHUB = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"

@@ -1,6 +1,6 @@
 """Generate the labelled PII / secret benchmark for ``assistant bench pii``.
 
-``python -m guards.pii_data --out tests/data/pii-generated.jsonl --rows 600 --seed 7`` writes
+``assistant data pii --out tests/data/pii-generated.jsonl --rows 600 --seed 7`` writes
 JSON lines ``{"id", "text", "spans": [{"start", "end", "type"}]}``. Messages are filled-in
 templates (support desk, banking, HR, devops and Slack chatter in English, German, French and
 Dutch) with Faker values from several locales. A span is recorded where the generator inserts a
@@ -14,7 +14,6 @@ the real prefix, length and alphabet (JWTs are base64url JSON, PEM bodies base64
 
 from __future__ import annotations
 
-import argparse
 import base64
 import ipaddress
 import json
@@ -452,18 +451,8 @@ def generate(rows: int, seed: int) -> list[dict[str, object]]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Write ``--rows`` generated rows to ``--out`` as JSON lines."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--rows", type=int, default=600)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
-    rows = generate(args.rows, args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-
-
-if __name__ == "__main__":
-    main()
+def write_rows(out: Path, rows: int, seed: int) -> None:
+    """Write ``rows`` generated rows (``seed``) to ``out`` as JSON lines."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in generate(rows, seed))

@@ -1,7 +1,7 @@
 """Find and redact personal data and secrets in free text.
 
-``find_sensitive`` is the detector: the fixed-format recognisers of ``observe.pii``, the
-credentials recognised by their context (``observe.secrets``: ``password=…``, ``Bearer …``,
+``find_sensitive`` is the detector: the fixed-format recognisers of ``guards.pii``, the
+credentials recognised by their context (``guards.secrets``: ``password=…``, ``Bearer …``,
 ``user:pw@host``, "the password is …") and, here, the ones recognised by their entropy.
 ``redact`` replaces every span by a ``<KIND>`` placeholder and keeps the original values for
 ``restore``; ``redact_pii`` is its text. The input guard calls it before the model, the cache
@@ -13,14 +13,13 @@ record.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import math
 import re
 from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
-from observe.pii import (
+from guards.pii import (
     DIGIT,
     KINDS,
     PERSONAL_KINDS,
@@ -34,11 +33,11 @@ from observe.pii import (
     find_numbers,
     find_shaped_secrets,
 )
-from observe.secrets import find_context_secrets
+from guards.secrets import find_context_secrets
 
 __all__ = [
     *("KINDS", "SAFE_KINDS", "SECRET_KINDS", "Redaction", "Span", "find_sensitive", "redact"),
-    *("redact_pii", "redact_secrets", "restore", "user_hash"),
+    *("REDACTOR", "Redactor", "redact_pii", "redact_secrets", "restore"),
 ]
 
 SECRET_PLACEHOLDER = "[REDACTED]"
@@ -275,6 +274,21 @@ def restore(answer: str, redaction: Redaction, kinds: Collection[str] = SAFE_KIN
     return answer
 
 
-def user_hash(user_id: str) -> str:
-    """A stable pseudonym for a user id (``user.hash`` in traces): 16 hex chars of SHA-256."""
-    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
+class Redactor:
+    """What ``observe`` scrubs logs and traces with (``observe.tracing.Redactor``): this
+    module's detectors. Secrets first: PII redaction could break a token's shape and hide it
+    from the secret scrubber."""
+
+    @staticmethod
+    def secrets(text: str) -> str:
+        """Every credential replaced by ``[REDACTED]``."""
+        return redact_secrets(text)
+
+    @staticmethod
+    def personal(text: str) -> str:
+        """Personal data and secrets replaced by their ``<KIND>`` placeholders."""
+        return redact_pii(text)
+
+
+REDACTOR = Redactor()
+"""The one to pass to ``Tracer`` and ``configure_logging``."""

@@ -10,25 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 from knowledge.ingest import relative_source
-from observe.errors import ConfigError
-from observe.jsonl import json_rows
+from knowledge.queries import Query
 
 _WORD = re.compile(r"[a-z0-9_]{3,}")
 RELEVANCE_THRESHOLD = 0.6
-
-
-@dataclass(frozen=True)
-class Query:
-    """One benchmark question; ``answer`` and ``source`` are only needed to score results."""
-
-    id: str
-    question: str
-    answer: str = ""
-    source: str = ""
 
 
 def words(text: str) -> set[str]:
@@ -62,24 +49,3 @@ def summarize(ranks: Sequence[int | None], ks: Iterable[int] = (1, 5, 10)) -> di
     scores = {f"R@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in ks}
     scores["MRR"] = sum(1.0 / r for r in ranks if r is not None) / n
     return {key: round(value, 3) for key, value in scores.items()}
-
-
-def load_queries(path: Path) -> list[Query]:
-    """Rows ``{"id", "question"[, "answer", "source"]}`` of a JSON-lines file."""
-    hint = 'each line must be a JSON object with "id" and "question"'
-    queries: list[Query] = []
-    for where, row in json_rows(path, hint):
-        try:
-            queries.append(
-                Query(
-                    id=str(row["id"]),
-                    question=str(row["question"]),
-                    answer=str(row.get("answer", "")),
-                    source=str(row.get("source", "")),
-                )
-            )
-        except KeyError as exc:
-            raise ConfigError(f"{where}: not a query row (no {exc} field)", hint=hint) from None
-    if not queries:
-        raise ConfigError(f"{path} has no queries")
-    return queries

@@ -2,7 +2,7 @@
 
 Each ``find_*`` function takes ``(text, lower)`` (``lower``: the text with ASCII letters
 lower-cased, same length) and yields ``(start, end, kind)`` candidates, which may overlap;
-``observe.redaction.find_sensitive`` adds the credentials found by context or entropy, picks
+``guards.redaction.find_sensitive`` adds the credentials found by context or entropy, picks
 among overlapping candidates and is the function to call. Each regular expression starts with a
 literal or a character class (so the engine skips ahead fast), is gated by a cheap substring
 test, and is followed by the checks a regex cannot express (Luhn, IBAN mod-97, phone digit

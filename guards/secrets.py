@@ -1,7 +1,7 @@
 """Credentials recognised by their context, not their shape.
 
-``find_context_secrets`` is a finder like those of ``observe.pii`` (``(text, lower)`` in,
-``(start, end, "SECRET")`` candidates out); ``observe.redaction.find_sensitive`` runs it and
+``find_context_secrets`` is a finder like those of ``guards.pii`` (``(text, lower)`` in,
+``(start, end, "SECRET")`` candidates out); ``guards.redaction.find_sensitive`` runs it and
 picks among overlapping candidates. It finds the value, never the key, of:
 
 - assignments: ``DB_PASSWORD=…``, ``"password": "…"``, ``api_key: …``;
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from observe.pii import Found, glued, placeholder_marked
+from guards.pii import Found, glued, placeholder_marked
 
 __all__ = ["credential_like", "find_context_secrets", "placeholder_value", "prose_credential"]
 

@@ -1,4 +1,4 @@
-"""A local Slack Web API double for integration tests, benchmarks and the curl demo.
+"""Running the local Slack Web API double on its own (``assistant slack-double``).
 
 Library use::
 
@@ -9,21 +9,20 @@ Library use::
 
 Stand-alone (prints the base URL, then each call as one JSON line, until Ctrl-C)::
 
-    python -m bot.testing.slack_double --port 8765
+    assistant slack-double --port 8765
     curl -s -H 'Authorization: Bearer xoxb-demo' http://127.0.0.1:8765/api/auth.test
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import signal
 import sys
 
-from bot.testing.double_app import RecordedCall, SlackDouble
-from bot.testing.ids import (
+from evals.slack_double.double_app import RecordedCall, SlackDouble
+from evals.slack_double.ids import (
     APP_ID,
     BOT_ID,
     BOT_SCOPES,
@@ -48,7 +47,7 @@ __all__ = [
     "RecordedCall",
     "SlackDouble",
     "call_json_line",
-    "main",
+    "serve",
 ]
 
 
@@ -79,7 +78,8 @@ def _print_call(call: RecordedCall) -> None:
     sys.stdout.flush()
 
 
-async def _serve(host: str, port: int, latency_s: float) -> None:
+async def serve(host: str, port: int, latency_s: float) -> None:
+    """Serve until SIGINT / SIGTERM, printing the base URL, then each call as a JSON line."""
     double = SlackDouble(latency_s=latency_s)
     double.on_call = _print_call
     await double.start(host=host, port=port)
@@ -94,21 +94,3 @@ async def _serve(host: str, port: int, latency_s: float) -> None:
         await stopping.wait()
     finally:
         await double.stop()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the double until Ctrl-C (or SIGTERM)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.testing.slack_double", description=main.__doc__
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per response")
-    args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.host, args.port, args.latency))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

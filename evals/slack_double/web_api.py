@@ -1,7 +1,8 @@
 """Response bodies of the Slack Web API methods the double implements.
 
 Pure request -> body logic over a :class:`MessageStore`; the HTTP server lives in
-``bot.testing.double_app``. A handler returns the body without ``ok`` or raises :class:`ApiError`.
+``evals.slack_double.double_app``. A handler returns the body without ``ok`` or raises
+:class:`ApiError`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bot.testing.ids import (
+from evals.slack_double.ids import (
     APP_ID,
     BOT_ID,
     BOT_SCOPES,
@@ -22,7 +23,7 @@ from bot.testing.ids import (
     TEAM_ID,
     TEAM_NAME,
 )
-from bot.testing.messages import MessageStore, Stream
+from evals.slack_double.messages import MessageStore, Stream
 
 Body = dict[str, Any]
 Handler = Callable[[Body, str | None], Body]

@@ -1,7 +1,7 @@
-"""What the CLI commands do, kept apart from argument parsing (``bot.cli``).
+"""``assistant ask`` and ``assistant chat``: questions through the whole graph, in a terminal.
 
-Each function loads settings, opens only what it needs (the whole ``Assistant`` for questions, just
-the index for ingest/search) and closes it again, even on error.
+The helpers load settings, start the ``Assistant`` and close it again, even on error; answers
+print as the output guard releases them, then the rest of the final answer and its sources.
 """
 
 from __future__ import annotations
@@ -12,19 +12,28 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
-from graph.factories import ingest_scanner, open_index
+from bot.cli.support import (
+    ConversationOption,
+    JsonOption,
+    TraceOption,
+    print_json,
+    read_question,
+    run_async,
+)
+from graph.factories import ingest_scanner
 from graph.settings import Settings, load_settings
+from guards.redaction import REDACTOR
 from observe.errors import AssistantError, InputRejected
 from observe.tracing import Tracer
 
 if TYPE_CHECKING:
     from graph.assistant import Assistant, TurnResult
-    from graph.intent_bench import IntentReport
 
 console = Console()
 HELP = (
@@ -46,6 +55,7 @@ def make_tracer(settings: Settings, echo: bool) -> Tracer:
     """The trace log, also rendered on stderr when ``echo`` (``--trace``) is set."""
     return Tracer(
         settings.traces_path,
+        redactor=REDACTOR,
         environment=settings.environment,
         keep_content=settings.trace_content,
         echo=sys.stderr if echo else None,
@@ -165,83 +175,34 @@ async def chat_loop(
         await assistant.aclose()
 
 
-def ingest_command(
-    paths: Sequence[Path],
-    *,
-    scope: str | None,
-    progress: bool,
-    prune: bool = False,
-    base_url: str = "",
-) -> dict[str, Any]:
-    """Ingest ``paths`` into a knowledge space; print the summary tables when ``progress`` is
-    on, and return the report as data either way."""
-    from knowledge.ingest import ingest_paths
-
-    settings = load_settings()
-    index = open_index(settings)
-    report = ingest_paths(
-        index,
-        list(paths),
-        scope=scope or settings.knowledge_scope,
-        progress=progress,
-        prune=prune,
-        base_url=base_url,
-        scan=ingest_scanner(settings),
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, or '-' to read stdin.")],
+    as_json: JsonOption = False,
+    conversation: ConversationOption = "cli-ask",
+    trace: TraceOption = False,
+) -> None:
+    """Ask one question through the full graph and print the answer with its sources."""
+    text = read_question(question)
+    result = run_async(
+        lambda: ask_once(text, conversation_id=conversation, stream=not as_json, trace=trace)
     )
-    summary = {**report.to_dict(), "total_chunks": index.count()}
-    if progress:
-        print_ingest_summary(summary)
-    return summary
+    if as_json:
+        print_json(result.to_dict())
 
 
-def print_ingest_summary(summary: dict[str, Any]) -> None:
-    """The end-of-run tables: totals, then every skipped file and warning with its reason."""
-    from rich.table import Table
-
-    table = Table(title=f"Ingested into space {summary['scope']!r}", title_justify="left")
-    table.add_column("files", style="bold")
-    table.add_column("", justify="right")
-    table.add_column("chunks", style="bold")
-    table.add_column("", justify="right")
-    rows = [
-        ("ingested", summary["files_ingested"], "added", summary["chunks_added"]),
-        ("unchanged", summary["files_unchanged"], "unchanged", summary["chunks_unchanged"]),
-        ("skipped", len(summary["skipped"]), "removed", summary["chunks_removed"]),
-        ("pruned", summary["files_pruned"], "in the index", summary["total_chunks"]),
-        ("seen", summary["files_seen"], "added per second", summary["chunks_per_second"]),
-    ]
-    for files, n_files, chunks, n_chunks in rows:
-        table.add_row(files, str(n_files), chunks, str(n_chunks))
-    console.print(table)
-    console.print(f"{summary['seconds']:.1f} s", highlight=False)
-    problems = [("skipped", item) for item in summary["skipped"]]
-    problems += [("warning", item) for item in summary["warnings"]]
-    if problems:
-        details = Table("", "file", "reason", title_justify="left")
-        for kind, item in problems:
-            style = "yellow" if kind == "skipped" else "dim"
-            details.add_row(f"[{style}]{kind}[/]", escape(item["path"]), escape(item["reason"]))
-        console.print(details)
+def chat(
+    conversation: ConversationOption = "terminal",
+    ingest_if_empty: Annotated[
+        list[Path] | None,
+        typer.Option("--ingest-if-empty", help="Ingest these paths when the index is empty."),
+    ] = None,
+    trace: TraceOption = False,
+) -> None:
+    """Chat in the terminal through the same graph the Slack bot uses (/help inside)."""
+    run_async(lambda: chat_loop(conversation, ingest_if_empty or [], trace))
 
 
-def run_redis_foreground() -> None:
-    """Serve the embedded Redis until Ctrl-C / SIGTERM."""
-    from graph.redis_server import EmbeddedRedis
-
-    settings = load_settings()
-    server = EmbeddedRedis(settings.redis_dir, settings.redis_port)
-    console.print(
-        f"Embedded Redis on {server.url} (data in {settings.redis_dir}); Ctrl-C stops it."
-    )
-    server.run_foreground()
-
-
-def bench_intents_command(data: Path) -> IntentReport:
-    """Evaluate the configured intent classifier on a labelled JSONL file."""
-    from graph.factories import build_classifier
-    from graph.intent_bench import evaluate, load_rows
-
-    rows = load_rows(data)
-    classifier = build_classifier(load_settings())
-    classifier.fit()
-    return evaluate(classifier, rows)
+def register(app: typer.Typer) -> None:
+    """Add ``ask`` and ``chat`` to the ``assistant`` command."""
+    app.command("ask")(ask)
+    app.command("chat")(chat)
