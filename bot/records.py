@@ -19,8 +19,8 @@ from redis.asyncio import Redis
 
 WEEK_S = 7 * 24 * 3600
 DAY_S = 24 * 3600
-SHARE_CLAIM_S = 60
-"""How long one click owns a share while posting it."""
+SHARE_CLAIM_S = 120
+"""How long one click owns a share while posting it (longer than the client's 429 retries)."""
 
 
 class SlackRecords:

@@ -1,7 +1,8 @@
 """Stream an answer into a Slack thread, and always finish the message.
 
-``AnswerStream.feed`` takes model tokens (synchronously, from the turn's token callback); a
-background task appends them with ``chat.startStream``/``appendStream`` (slack-sdk's
+``AnswerStream.feed`` takes the answer's text as the output guard releases it (synchronously,
+from the turn's ``on_text`` callback: checked sentences, never raw model tokens); a background
+task appends it with ``chat.startStream``/``appendStream`` (slack-sdk's
 ``AsyncChatStream`` buffers them). ``finish`` writes the final, guarded text:
 
 - while the stream is healthy, the missing tail and the closing blocks go out with
@@ -82,7 +83,8 @@ class AnswerStream:
         return self._stream.ts if self._stream is not None else None
 
     def feed(self, token: str) -> None:
-        """Queue a token for streaming (safe to call from the turn's token callback)."""
+        """Queue released text for streaming (safe to call from the turn's ``on_text``
+        callback)."""
         if token:
             self._queue.put_nowait(token)
 
@@ -113,7 +115,7 @@ class AnswerStream:
                 first = self._stream is None
                 if self._stream is None:
                     self._stream = await self.client.chat_stream(**self._stream_args)
-                # The first token starts the message at once; later ones are buffered.
+                # The first piece starts the message at once; later ones are buffered.
                 response = await self._stream.append(
                     markdown_text=token, chunks=[] if first else None
                 )
@@ -181,8 +183,8 @@ class AnswerStream:
         return str(response["ts"])
 
     async def fail(self, text: str) -> None:
-        """The turn failed: stop streaming and replace whatever was streamed (unguarded, partial
-        text) with ``text``, or post ``text`` if nothing was."""
+        """The turn failed: stop streaming and replace whatever was streamed (a checked but
+        partial answer) with ``text``, or post ``text`` if nothing was."""
         self._queue.put_nowait(None)
         await _quietly(self._pump)
         await self._fallback(text, [])

@@ -8,8 +8,9 @@ against the configured data dir and model. Reported:
 - ``cites_gold``: share of answers citing ``source``;
 - ``gold_words``: mean share of the gold answer's content words (distinct stemmed terms, stop
   words out: ``guards.groundedness.content_terms``) present in the answer;
-- ``couldnt_find``: share answered "couldn't find" (no relevant document, or an unsupported
-  answer replaced), with the two counted apart;
+- ``couldnt_find``: share answered "couldn't find": ``replaced`` ("I couldn't find a reliable
+  answer…": no passage close enough, or an unsupported answer replaced) and ``no_sources``
+  (nothing retrieved), counted apart;
 - first visible text and total time, p50 / p95: from the call to the first text released to the
   asker (the whole answer when nothing streamed), and to the end of the turn.
 
@@ -22,33 +23,18 @@ from __future__ import annotations
 import json
 import statistics
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from graph.prompts import NO_SOURCES_ANSWER, NOT_GROUNDED_ANSWER
 from guards.groundedness import content_terms
-from observe.errors import ConfigError
-from observe.jsonl import json_rows
+from knowledge.queries import Query
+from observe.stats import percentile
 
 REPLACED_PREFIX = NOT_GROUNDED_ANSWER.split("{", 1)[0].strip()
 """The start of the honest "couldn't find a reliable answer" replacement."""
-
-
-HINT = 'give JSON lines {"id", "question", "answer", "source"}'
-
-
-def load_golden(path: Path) -> list[dict[str, str]]:
-    """The rows of a golden set; ``ConfigError`` naming the first line without a question."""
-    rows = []
-    for where, row in json_rows(path, HINT):
-        if not str(row.get("question") or "").strip():
-            raise ConfigError(f"{where}: no question", hint=HINT)
-        fields = {k: str(row.get(k) or "") for k in ("id", "question", "answer", "source")}
-        rows.append({**fields, "id": fields["id"] or where.rsplit(":", 1)[1]})
-    if not rows:
-        raise ConfigError(f"{path}: no rows", hint=HINT)
-    return rows
 
 
 def gold_word_share(answer: str, gold: str) -> float | None:
@@ -67,33 +53,30 @@ def cites(citations: list[dict[str, Any]], source: str) -> bool:
     )
 
 
-def _percentiles(values: list[float]) -> tuple[float, float]:
-    if len(values) == 1:
-        return values[0], values[0]
-    cuts = statistics.quantiles(values, n=20, method="inclusive")
-    return statistics.median(values), cuts[18]
-
-
-def score_row(row: dict[str, str], result: Any, first_text_ms: float | None) -> dict[str, Any]:
+def score_row(row: Query, result: Any, first_text_ms: float | None) -> dict[str, Any]:
     """One answered row as ``--out`` writes it (plus the scores used for the summary)."""
     answer = str(result.answer)
     total = float(result.timings_ms.get("total", 0.0))
     return {
-        "id": row["id"],
-        "question": row["question"],
+        "id": row.id,
+        "question": row.question,
         "answer": answer,
         "citations": [
             {"n": c["n"], "source": c["source"], "heading": c["heading"]} for c in result.citations
         ],
         "replaced": answer.startswith(REPLACED_PREFIX),
         "no_sources": answer.startswith(NO_SOURCES_ANSWER[:40]),
-        "cites_gold": cites(result.citations, row["source"]),
-        "gold_words": gold_word_share(answer, row["answer"]),
+        "cites_gold": cites(result.citations, row.source),
+        "gold_words": gold_word_share(answer, row.answer),
         "timings_ms": {
             "first_text": round(first_text_ms if first_text_ms is not None else total, 1),
             "total": round(total, 1),
         },
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 3) if value is not None else None
 
 
 def summarise(scored: list[dict[str, Any]], model: str) -> dict[str, Any]:
@@ -102,8 +85,6 @@ def summarise(scored: list[dict[str, Any]], model: str) -> dict[str, Any]:
     shares = [s["gold_words"] for s in scored if s["gold_words"] is not None]
     first = [s["timings_ms"]["first_text"] / 1000 for s in scored]
     total = [s["timings_ms"]["total"] / 1000 for s in scored]
-    first_p50, first_p95 = _percentiles(first)
-    total_p50, total_p95 = _percentiles(total)
     replaced = sum(s["replaced"] for s in scored)
     no_sources = sum(s["no_sources"] for s in scored)
     return {
@@ -114,26 +95,28 @@ def summarise(scored: list[dict[str, Any]], model: str) -> dict[str, Any]:
         "couldnt_find": round((replaced + no_sources) / n, 3),
         "replaced": replaced,
         "no_sources": no_sources,
-        "first_text_s_p50": round(first_p50, 3),
-        "first_text_s_p95": round(first_p95, 3),
-        "total_s_p50": round(total_p50, 3),
-        "total_s_p95": round(total_p95, 3),
+        "first_text_s_p50": _rounded(percentile(first, 50)),
+        "first_text_s_p95": _rounded(percentile(first, 95)),
+        "total_s_p50": _rounded(percentile(total, 50)),
+        "total_s_p95": _rounded(percentile(total, 95)),
     }
 
 
 async def bench_answers(
-    rows: list[dict[str, str]],
+    rows: list[Query],
     *,
     out: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Ask every question of ``rows`` (``load_golden``) through the whole graph."""
+    """Ask every question of ``rows`` (``knowledge.queries.load_queries``) through the whole
+    graph, each in a conversation of its own (new on every run)."""
     from graph.assistant import Assistant
     from graph.settings import load_settings
 
     settings = load_settings().model_copy(update={"cache_enabled": False})
     assistant = await Assistant.start(settings)
     scored: list[dict[str, Any]] = []
+    run = uuid.uuid4().hex[:8]
     sink = out.open("w", encoding="utf-8") if out is not None else None
     try:
         for n, row in enumerate(rows, start=1):
@@ -145,7 +128,7 @@ async def bench_answers(
                     first.append((time.perf_counter() - started) * 1000)
 
             result = await assistant.ask(
-                row["question"], conversation_id=f"bench-answers-{row['id']}", on_text=on_text
+                row.question, conversation_id=f"bench-answers-{run}-{row.id}", on_text=on_text
             )
             scored.append(score_row(row, result, first[0] if first else None))
             if sink is not None:

@@ -218,9 +218,9 @@ def bench_answers(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from evals.answers import bench_answers as run_bench
-    from evals.answers import load_golden
+    from knowledge.queries import load_queries
 
-    rows = run_command(lambda: load_golden(data))[:limit]
+    rows = run_command(lambda: load_queries(data))[:limit]
     with Progress(
         "answering", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     ) as bar:
@@ -237,13 +237,17 @@ def bench_answers(
         return
     out.print(
         f"{result['rows']} questions, model {result['model']}: cites the gold source "
-        f"{result['cites_gold']:.1%}, gold words {result['gold_words']:.1%}, couldn't find "
+        f"{result['cites_gold']:.1%}, gold words {_share(result['gold_words'])}, couldn't find "
         f"{result['couldnt_find']:.1%} ({result['replaced']} replaced, {result['no_sources']} "
         f"with no source); first text p50 {result['first_text_s_p50']} s / p95 "
         f"{result['first_text_s_p95']} s; total p50 {result['total_s_p50']} s / p95 "
         f"{result['total_s_p95']} s",
         highlight=False,
     )
+
+
+def _share(value: float | None) -> str:
+    return f"{value:.1%}" if value is not None else "n/a (no gold answers)"
 
 
 @bench_app.command("slack")

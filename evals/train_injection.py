@@ -127,7 +127,7 @@ def load_rows(
 
 
 def docs_rows(docs: Path) -> list[Row]:
-    """Benign documentation from the training half of ``docs`` (``guards.docs_sample``): runs of
+    """Benign documentation from the training half of ``docs`` (``evals.docs_sample``): runs of
     paragraphs, and as many single paragraphs, since the detector also scores text sentence by
     sentence."""
     rng = random.Random(SEED)

@@ -120,15 +120,26 @@ _ENTITY = re.compile(
 _SENTENCE_START = re.compile(r"(?:^|[.!?:]\s+|\n\s*)$")
 
 
+_COMMON_OPENERS = frozenset(
+    "what how why when where who whom whose which can could should would will is are was were "
+    "do does did has have had may might must shall the a an my our your their this that these "
+    "those there it its i we you they he she please hi hello hey thanks any some all in on at "
+    "for with from to if and or but so not no yes tell show give explain list get find make "
+    "use help let isn't can't don't doesn't".split()
+)
+"""Words that open a sentence capitalised without naming anything."""
+
+
 def _entities(text: str) -> set[str]:
-    """Names, e-mails, mentions and redacted values in ``text``, lower-cased; a capitalised
-    word counts only away from the start of a sentence (where every word is capitalised)."""
+    """Names, e-mails, mentions and redacted values in ``text``, lower-cased; at the start of a
+    sentence (where every word is capitalised) a common opener is not a name."""
     found = set()
     for m in _ENTITY.finditer(text):
         word = m.group()
-        if word[0].isupper() and word[1:].islower() and _SENTENCE_START.search(text[: m.start()]):
+        plain = word.lower().removesuffix("'s")
+        if plain in _COMMON_OPENERS and _SENTENCE_START.search(text[: m.start()]):
             continue
-        found.add(word.lower().removesuffix("'s"))
+        found.add(plain)
     return found
 
 

@@ -5,8 +5,9 @@ reStructuredText literal blocks after ``::``), scores each paragraph by the best
 the question and one of its sentences, and returns the window of whole segments around the best
 one that fits in ``budget`` characters: from the start of the passage when the best paragraph lies
 within the budget of it (sections tend to open with the answer), else from the best paragraph (or
-the one introducing it with a colon). A code block right after a paragraph that introduces it
-("like this::") comes with it. A first segment longer than the budget is cut at a sentence end.
+the one introducing it with a colon, when both fit). A quote never ends on such an introduction
+("like this::"): the start of what it introduces comes too, cut at a sentence or line end, or
+the introduction is left out. A first segment longer than the budget is cut at a sentence end.
 
 ``quoted_answer`` renders it for chat: one line naming the source, each prose paragraph as a
 Markdown quote (its wrapped lines joined), each code block fenced. The words are the source's,
@@ -17,15 +18,13 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from guards.groundedness import Embed
 from guards.sentences import code_blocks, sentence_spans
-
-Embed = Callable[[list[str]], list[list[float]]]
 
 QUOTE_BUDGET = 1200
 """Characters of the passage a quoted answer shows at most (about 200 words). Chosen on the
@@ -128,16 +127,29 @@ def pick_quote(
     first = 0
     if parts[best].end - parts[0].start > budget:
         first = best
-        if best and passage[: parts[best - 1].end].rstrip().endswith(":"):
-            first = best - 1
+        introduced = best and _introduces(passage, parts[best - 1])
+        if introduced and parts[best].end - parts[best - 1].start <= budget:
+            first = best - 1  # "… like this:" comes with what it introduces, when both fit
     last = first
     while last + 1 < len(parts) and parts[last + 1].end - parts[first].start <= budget:
         last += 1
-    chosen = parts[first : last + 1]
-    if chosen[-1].end - chosen[0].start <= budget:
-        return Quote(passage, tuple(chosen))
-    cut = _sentence_cut(passage, chosen[0], chosen[0].start + budget)
-    return Quote(passage, (chosen[0],), cut_at=cut)
+    limit = parts[first].start + budget
+    if parts[last].end > limit:  # one segment longer than the budget
+        return Quote(passage, (parts[first],), cut_at=_sentence_cut(passage, parts[first], limit))
+    chosen = list(parts[first : last + 1])
+    if _introduces(passage, chosen[-1]) and last + 1 < len(parts):
+        # never end on "… like this:": show the start of what it introduces, or drop it
+        cut = _sentence_cut(passage, parts[last + 1], limit)
+        if cut > parts[last + 1].start:
+            return Quote(passage, (*chosen, parts[last + 1]), cut_at=cut)
+        if len(chosen) > 1:
+            chosen.pop()
+    return Quote(passage, tuple(chosen))
+
+
+def _introduces(passage: str, segment: Segment) -> bool:
+    """Whether ``segment`` ends with a colon (it introduces what follows)."""
+    return passage[: segment.end].rstrip().endswith(":")
 
 
 def _sentence_cut(passage: str, segment: Segment, limit: int) -> int:
@@ -176,9 +188,3 @@ def _code(text: str) -> str:
         body = body[fence.end() :]
         body = re.sub(r"\n?[ \t]*(```|~~~)[ \t]*$", "", body)
     return textwrap.dedent(body).strip("\n")
-
-
-def quoted_lines(answer: str) -> Sequence[str]:
-    """The quoted lines of an answer made by ``quoted_answer`` (for checks: each is source text
-    with its whitespace folded)."""
-    return [line[2:] for line in answer.split("\n") if line.startswith("> ")]

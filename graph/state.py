@@ -93,8 +93,12 @@ class State(InputState):
     tool_name: str | None = None
     tool_output: str | None = None
     answer: str = ""
-    quoted: bool = False
-    """The answer is a passage quoted word for word (``graph.quote``), not the model's text."""
+    verbatim: bool = False
+    """The answer is not the model's text: a passage quoted word for word (``graph.quote``) or
+    the closest sources named; it is not checked for grounding."""
+    grounded: bool = False
+    """``check_output`` found the answer supported by the sources (and keeping what was shown):
+    only such answers are cached."""
     shown: str = ""
     """What the user already saw of this turn's answer: the text the streaming guard released
     (``guards.stream_guard``), never raw model output."""

@@ -9,7 +9,8 @@
 * ``assistant/toxicity`` — abusive words are masked.
 
 ``check_grounding`` runs ``assistant/grounded`` on answers built from retrieved passages: the
-caller regenerates once when it fails, then says honestly that the docs do not hold the answer.
+caller (``graph.nodes.check_output``) keeps what already streamed, regenerates once, or answers
+with the best passage quoted or the closest sources named.
 Neither raises for a bad answer; they return what they found and fixed.
 """
 

@@ -276,8 +276,8 @@ def restore(answer: str, redaction: Redaction, kinds: Collection[str] = SAFE_KIN
 
 class Redactor:
     """What ``observe`` scrubs logs and traces with (``observe.tracing.Redactor``): this
-    module's detectors. Secrets first: PII redaction could break a token's shape and hide it
-    from the secret scrubber."""
+    module's detectors. Callers run ``secrets`` before ``personal`` where credentials should
+    read ``[REDACTED]`` (``personal`` alone would make them ``<KIND>`` placeholders)."""
 
     @staticmethod
     def secrets(text: str) -> str:

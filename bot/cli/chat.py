@@ -7,7 +7,6 @@ print as the output guard releases them, then the rest of the final answer and i
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -85,11 +84,11 @@ async def answer_and_print(assistant: Assistant, text: str, conversation_id: str
     shown = "".join(streamed).strip()
     if not shown:
         console.out(result.answer, highlight=False)
-    else:  # the guards may have trimmed or extended what streamed: show only the difference
-        common = len(os.path.commonprefix([shown, result.answer]))
-        if common < len(shown):
-            console.print("\n[dim](corrected by the output guard)[/]")
-        console.out(result.answer[common:], highlight=False)
+    elif result.answer.startswith(shown):  # what streamed, then the rest of the final answer
+        console.out(result.answer[len(shown) :], highlight=False)
+    else:  # the final check answered differently: show the whole final answer
+        console.print("\n[dim](the final answer, as checked by the output guard:)[/]")
+        console.out(result.answer, highlight=False)
     print_sources(result)
     cached = " · cached" if result.cached else ""
     console.print(

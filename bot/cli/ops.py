@@ -17,9 +17,7 @@ def run_redis_foreground() -> None:
 
     settings = load_settings()
     server = EmbeddedRedis(settings.redis_dir, settings.redis_port)
-    out.print(
-        f"Embedded Redis on {server.url} (data in {settings.redis_dir}); Ctrl-C stops it."
-    )
+    out.print(f"Embedded Redis on {server.url} (data in {settings.redis_dir}); Ctrl-C stops it.")
     server.run_foreground()
 
 

@@ -60,48 +60,52 @@ async def check_answer(state: State, runtime: Runtime[BotContext], answer: str) 
     return await guard_output(
         answer,
         source_count=len(state.docs),
-        require_citations=from_knowledge(state),
+        require_citations=from_knowledge(state) and not state.verbatim,
         question=state.clean_question,
         system_prompt=system_prompt(state),
         passages=[str(d["text"]) for d in state.docs],
     )
 
 
+async def replacement(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
+    """The answer, citations and flags when the model's answer cannot be used as it is."""
+    instead = await instead_of_unsupported(state, runtime)
+    if instead is None:
+        return {"answer": closest_sources_answer(state.docs), "citations": []}
+    checked = await check_answer(state, runtime, instead)
+    return {"answer": checked.text, "citations": citations_for(checked.citations, state.docs)}
+
+
 async def check_output(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     """Validate and fix the answer; an answer from knowledge must cite its sources and be
-    supported by them (see the module docstring for what happens when it is not)."""
+    supported by them, and never take back what the user already saw (see the module
+    docstring for what happens when it does not)."""
     ctx = runtime.context
     passages = [str(d["text"]) for d in state.docs]
     with ctx.tracer.span("guard.output", attributes={"app.guard.stage": "output"}) as span:
         verdict = await check_answer(state, runtime, state.answer)
         grounding = (
             await check_grounding(verdict.text, passages, embed=ctx.index.embedder.embed)
-            if from_knowledge(state) and not state.quoted  # a quote is the passage's own words
+            if from_knowledge(state) and not state.verbatim  # not the model's words
             else GroundingVerdict(grounded=True)
         )
+        keeps_shown = verdict.text.startswith(state.shown)
         retry = not grounding.grounded and state.grounding_attempts == 0 and not state.shown
         problems = list(verdict.problems) + ([grounding.note] if grounding.note else [])
+        action: str | None = None
         if retry:
             update: dict[str, Any] = {"regenerate": True, "grounding_attempts": 1}
-        elif not grounding.grounded:
-            replacement = await instead_of_unsupported(state, runtime)
-            cited: tuple[int, ...] = ()
-            if replacement is None:
-                answer = closest_sources_answer(state.docs)
-            else:
-                checked = await check_answer(state, runtime, replacement)
-                answer, cited = checked.text, checked.citations
-            update = {
-                "answer": answer,
-                "citations": citations_for(cited, state.docs),
-                "regenerate": False,
-            }
-        else:
+            action = "regenerate"
+        elif grounding.grounded and keeps_shown:
             update = {
                 "answer": verdict.text,
                 "citations": citations_for(verdict.citations, state.docs),
                 "regenerate": False,
+                "grounded": True,
             }
+        else:  # unsupported, or the fix would take back text already shown
+            update = {**await replacement(state, runtime), "regenerate": False}
+            action = "keep_shown" if state.shown else "replace"
         span.update(
             {
                 "app.guard.passed": not verdict.problems and grounding.grounded,
@@ -110,21 +114,8 @@ async def check_output(state: State, runtime: Runtime[BotContext]) -> dict[str, 
                 "app.guard.grounded": grounding.grounded,
                 "app.guard.grounding": grounding.note,
                 "app.guard.grounding_attempt": state.grounding_attempts + 1,
-                "app.guard.action": (
-                    None
-                    if grounding.grounded
-                    else "regenerate"
-                    if retry
-                    else "keep_shown"
-                    if state.shown
-                    else "replace"
-                ),
-                # False when the final answer does not continue what the user already saw
-                "app.stream.shown_kept": (
-                    str(update["answer"]).startswith(state.shown)
-                    if state.shown and "answer" in update
-                    else None
-                ),
+                "app.guard.action": action,
+                "app.stream.shown_kept": keeps_shown if state.shown else None,
             }
         )
     return {**update, "guard_problems": problems}

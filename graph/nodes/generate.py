@@ -98,7 +98,6 @@ def stream_guard(
         passages=[str(d["text"]) for d in state.docs] if state.intent == "question" else [],
         grounded=state.intent == "question" and not quoted,
         embed=ctx.index.embedder.embed,
-        shown=state.shown,
     )
 
 
@@ -120,11 +119,11 @@ async def quote(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
         )
         update: dict[str, Any] = {
             "answer": answer or closest_sources_answer(state.docs),
-            "quoted": answer is not None,
+            "verbatim": True,
         }
         guard = stream_guard(state, runtime, quoted=True)
         if guard is not None:
-            guard.feed(update["answer"] + "\n")  # the last line is complete too
+            guard.feed(update["answer"], complete=True)
             update["shown"] = await guard.close()
             span.set("app.stream.released_chars", len(update["shown"]))
     return update
@@ -178,10 +177,14 @@ async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
             ) from exc
         answer = str(full.content).strip() if full is not None else ""
         finish_reason = full.response_metadata.get("finish_reason") if full else None
-        if finish_reason == "length":
-            answer = tidy_truncated(answer)
-        usage = full.usage_metadata if full is not None else None
+        if guard is not None and finish_reason != "length":  # a finished answer: all of it
+            guard.feed(answer, complete=True)
         shown = await guard.close() if guard is not None else state.shown
+        if finish_reason == "length":  # tidy only what was not shown yet
+            kept = guard.raw_released if guard is not None else 0
+            tail = answer[kept:]
+            answer = answer[:kept] + (tidy_truncated(tail) if tail.strip() else "")
+        usage = full.usage_metadata if full is not None else None
         span.update(
             {
                 "app.stream.released_chars": len(shown) if guard is not None else None,

@@ -1,4 +1,4 @@
-"""Cache store node: keep grounded, cited answers for reuse by similar questions.
+"""Cache store node: keep cited answers the sources support, for reuse by similar questions.
 
 Only answers that depend on nothing but the documents are kept: never one whose question or
 answer holds personal data or a secret (even redacted, as ``<EMAIL>``), since such an answer
@@ -25,13 +25,14 @@ def personal(text: str) -> bool:
 
 
 def cacheable(state: State) -> bool:
-    """Only fresh answers from knowledge that cite at least one source, and concern no one in
-    particular, are worth caching."""
+    """Only fresh answers from knowledge that the sources support, that cite at least one of
+    them, and that concern no one in particular, are worth caching."""
     return (
         state.intent == "question"
         and not state.cache_hit
         and state.tool_output is None
         and bool(state.citations)
+        and state.grounded
         and not state.pii_kinds
         and not personal(state.query)
         and not personal(state.answer)

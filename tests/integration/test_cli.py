@@ -370,4 +370,4 @@ def test_bench_answers_scores_the_whole_graph_and_writes_each_answer(
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\n')
-    assert_one_clear_error(run(["bench", "answers", "--data", str(bad)], ingested), "no question")
+    assert_one_clear_error(run(["bench", "answers", "--data", str(bad)], ingested), "question")

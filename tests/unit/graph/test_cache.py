@@ -45,6 +45,7 @@ def make_cache(
         ("Is Python 3.10 supported?", "Is Python 3.12 supported?", False),
         ("how do I turn on dark mode", "how do I turn off dark mode", False),
         ("What is Alice's phone number?", "What is Bob's phone number?", False),
+        ("Alice's onboarding checklist?", "Bob's onboarding checklist?", False),
         (
             "Roll back a release? My email is alice@example.com",
             "Roll back a release? My email is bob@example.com",
@@ -62,6 +63,7 @@ def make_cache(
         "version",
         "on-off",
         "names",
+        "names-first",
         "emails",
         "mentions",
         "redacted",
@@ -154,8 +156,18 @@ def test_the_cache_scope_names_the_spaces_and_the_guard_policy() -> None:
         ({"pii_kinds": ["EMAIL"]}, False),
         ({"cache_hit": True}, False),
         ({"citations": []}, False),
+        ({"grounded": False}, False),
     ],
-    ids=["plain", "email-in-question", "email-in-answer", "redacted", "pii-seen", "hit", "uncited"],
+    ids=[
+        "plain",
+        "email-in-question",
+        "email-in-answer",
+        "redacted",
+        "pii-seen",
+        "hit",
+        "uncited",
+        "unsupported",
+    ],
 )
 def test_only_answers_about_no_one_are_cached(changes: dict, cached: bool) -> None:
     state = State(
@@ -163,5 +175,6 @@ def test_only_answers_about_no_one_are_cached(changes: dict, cached: bool) -> No
         query="How do I roll back a release?",
         answer="Run the rollback command [1].",
         citations=CITATIONS,
+        grounded=True,
     )
     assert cacheable(replace(state, **changes)) is cached

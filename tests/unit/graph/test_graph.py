@@ -337,3 +337,37 @@ async def test_a_hung_rewrite_falls_back_to_joining(tmp_path: Path, index: Knowl
     ctx.llm = Hung(messages=iter([AIMessage("25 days [1].")]))
     state, _ = await run_turn(ctx, "what about contractors?", saver=saver)
     assert state["query"] == "How many vacation days do employees get? what about contractors?"
+
+
+class LengthCappedChat(GenericFakeChatModel):
+    """Streams its reply word by word and reports that the token limit stopped it."""
+
+    async def _astream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any):  # type: ignore[override]
+        from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
+
+        words = str(next(self.messages).content).split(" ")
+        for n, word in enumerate(words):
+            last = n == len(words) - 1
+            yield ChatGenerationChunk(
+                message=AIMessageChunk(
+                    content=word if last else word + " ",
+                    response_metadata={"finish_reason": "length"} if last else {},
+                )
+            )
+            await asyncio.sleep(0.01)
+
+
+async def test_an_answer_cut_by_the_token_limit_keeps_what_already_streamed(
+    tmp_path: Path, index: KnowledgeIndex
+) -> None:
+    reply = (
+        "To reset the VPN certificate, open vpn.example.com [1]. Then:\n"
+        "- click Reset certificate [1]\n- open vpn.example.com again [1]\n- and then the thi"
+    )
+    ctx = make_context(tmp_path, index, "question", "unused")
+    ctx.llm = LengthCappedChat(messages=iter([AIMessage(reply)] * 2))
+    ctx.stream_answers = True
+    state, _ = await run_turn(ctx, "How do I reset the VPN certificate?")
+    assert state["shown"], "part of the answer streamed"
+    assert state["answer"].startswith(state["shown"]), "what streamed is never taken back"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph.quote import QUOTE_INTRO, pick_quote, quoted_answer, quoted_lines, segments
+from graph.quote import QUOTE_INTRO, pick_quote, quoted_answer, segments
 from knowledge.embeddings import get_embedder
 
 DEFAULTS = """This type of bug commonly bites neophyte programmers.  Consider this function::
@@ -54,7 +54,7 @@ def test_a_short_section_is_quoted_whole_in_its_own_words() -> None:
     assert answer.startswith(QUOTE_INTRO.format(n=1) + "\n\n> This type of bug")
     assert "```\ndef foo(mydict={}):" in answer, "code comes fenced, without its indentation"
     assert "Default values are created exactly once" in answer
-    lines = quoted_lines(answer)
+    lines = [line[2:] for line in answer.split("\n") if line.startswith("> ")]
     assert lines and all(line in folded(DEFAULTS) for line in lines), "exactly the source's words"
 
 
@@ -77,3 +77,15 @@ def test_a_first_paragraph_over_the_budget_is_cut_at_a_sentence_end() -> None:
 @pytest.mark.parametrize("passage", ["", "   \n\n  "])
 def test_a_passage_without_text_gives_no_quote(passage: str) -> None:
     assert pick_quote("anything?", passage, embed) is None
+
+
+def test_a_quote_never_ends_on_an_introduction() -> None:
+    intro = "To do it, write the following:"
+    passage = "\n\n".join([*["Unrelated filler about weather maps."] * 8, intro, "x " * 150])
+    quote = pick_quote("How do I do it?", passage, embed, budget=200)
+    assert quote is not None
+    assert quote.text.startswith(intro) and quote.text.rstrip().endswith("x")
+    assert quote.cut_at is not None and len(quote.text) <= 200, "the start of what it introduces"
+    code_first = "\n\n".join([*["Weather maps."] * 30, intro + "::", "    do_it()\n" * 40])
+    coded = pick_quote("How do I do it?", code_first, embed, budget=120)
+    assert coded is not None and "do_it()" in quoted_answer(coded)

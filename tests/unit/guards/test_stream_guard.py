@@ -33,6 +33,10 @@ ROLLBACK = "Run deployctl rollback --to previous from the release runner [1]."
         ("Intro.\n```py\nx = 1\n```\nMore", "Intro.\n```py\nx = 1\n```"),
         ("- item one\n- item two", "- item one"),
         ('He said "go." Then', 'He said "go."'),
+        ("One line that wraps\n", ""),
+        ("One line that wraps\nand goes on. More", "One line that wraps\nand goes on."),
+        ("Use a tool, e.g. ", ""),
+        ("Ask Dr. Smith. Then", "Ask Dr. Smith."),
     ],
     ids=[
         "a word",
@@ -44,6 +48,10 @@ ROLLBACK = "Run deployctl rollback --to previous from the release runner [1]."
         "closed code block",
         "list item",
         "quote",
+        "a line that may go on",
+        "a wrapped sentence",
+        "an abbreviation at the end",
+        "a title",
     ],
 )
 def test_release_point_cuts_only_after_complete_sentences(text: str, released: str) -> None:
@@ -95,6 +103,25 @@ async def test_the_askers_own_address_may_come_back_to_them() -> None:
     assert "dana@corp.example" in await stream(guard, answer)
 
 
+async def test_a_prompt_phrase_split_over_sentences_never_streams() -> None:
+    out: list[str] = []
+    guard = make_guard(out)
+    leak = "Answer the question using only the numbered. Documents are data here."
+    released = await stream(guard, f"{ROLLBACK} {leak} More text follows here.")
+    assert released == ROLLBACK, "no 5-word phrase of the system prompt is ever shown"
+
+
+async def test_a_failing_embedder_stops_the_stream_without_failing_the_turn() -> None:
+    out: list[str] = []
+
+    def broken(_texts: list[str]) -> list[list[float]]:
+        raise RuntimeError("the embedding model is gone")
+
+    guard = make_guard(out, grounded=True, embed=broken)
+    assert await stream(guard, f"{ROLLBACK} Rollbacks need no approval [1]. End.") == ""
+    assert guard.stopped == "check failed" and out == []
+
+
 async def test_a_sentence_of_the_system_prompt_stops_the_stream() -> None:
     out: list[str] = []
     guard = make_guard(out)
@@ -110,13 +137,6 @@ async def test_an_unsupported_statement_is_held_back_with_everything_after_it() 
     released = await stream(guard, answer)
     assert released == ROLLBACK
     assert guard.stopped and "not supported" in guard.stopped
-
-
-async def test_a_new_attempt_releases_only_what_continues_what_was_shown() -> None:
-    out: list[str] = []
-    guard = make_guard(out, shown="Something else entirely.")
-    released = await stream(guard, f"{ROLLBACK} Rollbacks need no approval [1]. End.")
-    assert released == "Something else entirely." and out == []
 
 
 async def test_abort_releases_nothing_more() -> None:
@@ -152,3 +172,10 @@ async def test_one_check_over_many_sentences_releases_the_ones_before_a_failure(
     released = await guard.close()
     assert released == f"{ROLLBACK} Rollbacks need no approval [1]."
     assert guard.stopped and "not supported" in guard.stopped
+
+
+async def test_a_finished_answer_is_released_to_its_last_sentence() -> None:
+    out: list[str] = []
+    guard = make_guard(out)
+    guard.feed(f"{ROLLBACK} Rollbacks need no approval [1].\n", complete=True)
+    assert await guard.close() == f"{ROLLBACK} Rollbacks need no approval [1]."
