@@ -68,9 +68,8 @@ def release_cuts(text: str) -> list[int]:
 class StreamGuard:
     """Releases checked text of one answer attempt; see the module docstring.
 
-    ``passages`` are the retrieved sources
-    numbered ``1..len(passages)``; ``grounded`` requires every released statement to be
-    supported by them.
+    ``passages`` are the retrieved sources numbered ``1..len(passages)``; ``grounded`` requires
+    every released statement to be supported by them.
     """
 
     def __init__(
