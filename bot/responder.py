@@ -34,7 +34,7 @@ from bot.views.text import LOADING_MESSAGES, THINKING_STATUS, sorry
 from bot.views.why_builder import explanation
 from graph.assistant import Assistant, TurnResult
 from guards.redaction import redact_pii
-from observe.tracing import new_trace_id, user_hash
+from observe.tracing import Span, new_trace_id, user_hash
 
 log = structlog.get_logger(__name__)
 SLACK_HOOKS = "https://hooks.slack.com/"
@@ -106,6 +106,22 @@ class SlackResponder:
 
     async def __call__(self, request: TurnRequest) -> None:
         trace_id = new_trace_id()
+        attributes = {
+            "app.slack.channel": request.channel,
+            "app.slack.source": request.source,
+            "app.slack.delivery": request.delivery,
+            "app.slack.queue_ms": round((time.time() - request.received_at) * 1000, 3),
+            "user.hash": user_hash(request.user),
+        }
+        tracer = self.assistant.context.tracer
+        received_ns = int(request.received_at * 1e9)
+        # The reply's span starts when Slack's event arrived; the graph's turn is its child.
+        with tracer.span(
+            "slack.reply", "SERVER", attributes, trace_id=trace_id, start_ns=received_ns
+        ) as span:
+            await self._reply(request, trace_id, span)
+
+    async def _reply(self, request: TurnRequest, trace_id: str, span: Span) -> None:
         policy = self.settings.policy(request.channel)
         log_ = log.bind(trace_id=trace_id, user_hash=user_hash(request.user), via=request.source)
         client: AsyncWebClient | None = None
@@ -145,18 +161,29 @@ class SlackResponder:
                 lag = now - request.received_at
         except Exception as exc:
             log_.exception("turn failed", error_type=type(exc).__name__)
+            span.fail(exc)
             await self._apologise(client, request, trace_id, stream)
             return
         finally:
             if stream is not None and client is not None:
                 await self._set_status(client, request, "")
         await self._remember(request, result)
+        total_s = time.time() - request.received_at
+        span.update(
+            {
+                "app.slack.first_text_ms": round(lag * 1000, 3),
+                "app.slack.final_ms": round(total_s * 1000, 3),
+                "app.slack.stream_fallback": stream.broken if stream is not None else None,
+                "app.intent": result.intent,
+                "app.cache_hit": result.cached,
+            }
+        )
         log_.info(
             "slack turn answered",
             intent=result.intent,
             cache_hit=result.cached,
             first_text_s=round(lag, 3),
-            total_s=round(time.time() - request.received_at, 3),
+            total_s=round(total_s, 3),
             stream_fallback=stream.broken if stream is not None else None,
         )
 

@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from graph.cache import AnswerCache
 from graph.context import BotContext
-from graph.factories import build_classifier, open_index, open_retriever
+from graph.factories import build_classifier, open_index, open_retriever, open_tracer
 from graph.graph import builder
 from graph.llm import build_chat_model
 from graph.memory import close_memory, open_memory
@@ -36,7 +36,6 @@ from guards.input_guard import input_guard
 from guards.input_guard import warm_up as warm_up_guards
 from guards.output_guard import output_guard
 from guards.output_guard import warm_up as warm_up_output_guard
-from guards.redaction import REDACTOR
 from observe.errors import ServiceError
 from observe.tracing import Tracer, collect_timings, new_trace_id, user_hash
 
@@ -194,13 +193,7 @@ class Assistant:
         memory = await open_memory(redis_url, settings.memory_ttl_minutes)
         context = BotContext(
             settings=settings,
-            tracer=tracer
-            or Tracer(
-                settings.traces_path,
-                redactor=REDACTOR,
-                environment=settings.environment,
-                keep_content=settings.trace_content,
-            ),
+            tracer=tracer or open_tracer(settings),
             llm=model,
             classifier=classifier,
             index=index,
@@ -253,6 +246,8 @@ class Assistant:
             "gen_ai.conversation.id": conversation_id,
             "user.hash": user_hash(user_id),
             "app.content.question": text,
+            "app.model": self.settings.chat_model,
+            "app.answer.mode": "quote" if self.settings.quotes_answers else "generate",
         }
         final: dict[str, Any] = {}
         route: list[str] = []
@@ -295,6 +290,9 @@ class Assistant:
                     "app.blocked": bool(final.get("blocked_reason")),
                     "app.citations": len(final.get("citations") or []),
                     "app.content.answer": final.get("answer"),
+                    "app.redacted.question": (
+                        final.get("clean_question") if self.settings.trace_questions else None
+                    ),
                 }
             )
         timings["total"] = round((time.perf_counter() - started) * 1000, 3)

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TextIO
 
 from graph.intents import IntentClassifier, load_examples
 from graph.settings import Intent, Settings
 from graph.untrusted import Scan, injection_reason
+from guards.redaction import REDACTOR
 from knowledge.embeddings import get_embedder
 from knowledge.headings import HeadingVectors
 from knowledge.index import KnowledgeIndex
 from knowledge.lexical import open_lexical
 from knowledge.retrieval import Retriever
+from observe.tracing import Tracer
+
+
+def open_tracer(settings: Settings, echo: TextIO | None = None) -> Tracer:
+    """The trace log of ``settings`` (rotation, retention, content capture), also rendered on
+    ``echo`` when given (``--trace``)."""
+    return Tracer(
+        settings.traces_path,
+        redactor=REDACTOR,
+        environment=settings.environment,
+        keep_content=settings.trace_content,
+        echo=echo,
+        max_bytes=settings.traces.max_mb * 1024 * 1024,
+        retention_days=settings.traces.retention_days,
+    )
 
 
 def open_index(settings: Settings) -> KnowledgeIndex:

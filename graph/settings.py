@@ -43,6 +43,33 @@ class EscalationSettings(BaseModel):
     """Shown to the user verbatim."""
 
 
+class ModelPrice(BaseModel):
+    """What a model costs, in US dollars per million tokens."""
+
+    input: float = Field(ge=0.0)
+    output: float = Field(ge=0.0)
+
+
+class TraceSettings(BaseModel):
+    """The trace log: rotation, retention and the price table behind ``app.cost_usd``."""
+
+    max_mb: int = Field(default=64, ge=1, le=4096)
+    """The live ``traces.jsonl`` is rotated when it would pass this size (and every UTC day)."""
+    retention_days: int = Field(default=30, ge=1)
+    """Rotated trace files older than this are deleted."""
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    """Per chat model (``gen_ai.request.model``, e.g. ``openai:gpt-4o-mini``); a model not
+    listed costs 0 (the embedded one is free). In ``assistant.yaml``:
+    ``traces: {prices: {"openai:gpt-4o-mini": {input: 0.15, output: 0.6}}}``."""
+
+    def cost_usd(self, model: str, input_tokens: int, output_tokens: int) -> float:
+        """The cost of one call, from the price table (0 for an unlisted model)."""
+        price = self.prices.get(model)
+        if price is None:
+            return 0.0
+        return round((input_tokens * price.input + output_tokens * price.output) / 1e6, 8)
+
+
 class Settings(BaseSettings):
     """Every knob of the assistant, with defaults that run fully embedded."""
 
@@ -134,6 +161,10 @@ class Settings(BaseSettings):
     ``guards`` entry in ``assistant.yaml`` overrides it (``ASSISTANT_GUARDS__INJECTION=warn``)."""
     trace_content: bool = False
     """Keep (PII-redacted) message text in traces; off by default."""
+    trace_questions: bool = True
+    """Keep each question, PII-redacted (``<EMAIL>``, ``<PHONE>`` …), on its turn span for the
+    dashboard's knowledge-gaps table; off: no question text in traces at all."""
+    traces: TraceSettings = TraceSettings()
 
     escalation: EscalationSettings = EscalationSettings()
     intent_examples: dict[str, list[str]] = Field(default_factory=dict)

@@ -1,6 +1,6 @@
 """Usage numbers read back from the trace log: turns, questions, cache hit rate, latency.
 
-Contract: ``turn_stats(path, since)`` reads root ``turn`` spans that started at or after ``since``
+Contract: ``turn_stats(path, since)`` reads ``turn`` spans that started at or after ``since``
 (UTC) and never fails on a missing file or a malformed line (those are counted, then skipped).
 """
 
@@ -91,7 +91,7 @@ def start_of_today() -> datetime:
 
 
 def turn_stats(path: Path, since: datetime | None = None) -> TurnStats:
-    """Aggregate the root ``turn`` spans in ``path`` that started at or after ``since``."""
+    """Aggregate the ``turn`` spans in ``path`` that started at or after ``since``."""
     since = since or start_of_today()
     since_ns = int(since.timestamp() * 1e9)
     stats = TurnStats(since=since)
@@ -101,7 +101,7 @@ def turn_stats(path: Path, since: datetime | None = None) -> TurnStats:
             continue
         if record.get("record") != "span" or record.get("name") != TURN_SPAN:
             continue
-        if record.get("parent_span_id") or int(record.get("start_time_unix_nano", 0)) < since_ns:
+        if int(record.get("start_time_unix_nano", 0)) < since_ns:
             continue
         attrs = record.get("attributes") or {}
         stats.turns += 1

@@ -5,7 +5,9 @@ The schema is DESIGN.md §5: an envelope (``schema``, ``record``, ``ts``, ``serv
 ``status``) and ``attributes`` with OTel GenAI keys plus ours under ``app.*``.
 
 Message text may only be recorded under ``app.content.*`` keys. A processor drops those keys unless
-content capture is on, and PII-redacts them when it is; every string is scrubbed of secrets. Both
+content capture is on, and PII-redacts them when it is; ``app.redacted.*`` keys (the question, for
+the knowledge-gaps table) are always kept and always PII-redacted (typed placeholders such as
+``<EMAIL>``); every string is scrubbed of secrets. Both
 run *before* rendering, so nothing unredacted is ever serialised. The detection itself is guard
 logic: the tracer is handed a ``Redactor`` (``guards.redaction.REDACTOR``), so this bottom
 layer imports nothing above it.
@@ -14,7 +16,8 @@ layer imports nothing above it.
 from __future__ import annotations
 
 import hashlib
-import os
+import json
+import math
 import secrets
 import threading
 import time
@@ -28,9 +31,19 @@ from typing import Any, Literal, Protocol, TextIO
 
 import structlog
 
+from observe.tracefile import DEFAULT_MAX_BYTES, DEFAULT_RETENTION_DAYS, TraceFile
+
 SCHEMA = "assistant.trace/1"
 SERVICE_NAME = "slack-assistant"
 CONTENT_PREFIX = "app.content."
+REDACTED_PREFIX = "app.redacted."
+
+ROLLUP_KEYS = {
+    "gen_ai.usage.input_tokens": "app.rollup.input_tokens",
+    "gen_ai.usage.output_tokens": "app.rollup.output_tokens",
+    "app.cost_usd": "app.rollup.cost_usd",
+}
+"""Child attributes summed onto the root span (backends sum child usage; we keep a copy)."""
 
 SpanKind = Literal["SERVER", "CLIENT", "INTERNAL"]
 EventDict = MutableMapping[str, Any]
@@ -95,6 +108,8 @@ class Span:
 
 
 _current_span: ContextVar[Span | None] = ContextVar("current_span", default=None)
+_rollup_spans: ContextVar[tuple[Span, ...]] = ContextVar("rollup_spans", default=())
+"""The open SERVER spans of this task (the Slack reply, the turn): usage sums onto each."""
 _timings: ContextVar[dict[str, float] | None] = ContextVar("timings", default=None)
 
 
@@ -127,11 +142,14 @@ def map_strings(value: Any, change: Callable[[str], str]) -> Any:
 
 
 def content_processor(keep_content: bool, redactor: Redactor) -> structlog.types.Processor:
-    """Drop ``app.content.*`` attributes, or PII-redact them when ``keep_content`` is on."""
+    """Drop ``app.content.*`` attributes, or PII-redact them when ``keep_content`` is on;
+    always PII-redact ``app.redacted.*`` ones."""
 
     def process(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
         attrs = event_dict.get("attributes")
         if isinstance(attrs, dict):
+            for key in [k for k in attrs if k.startswith(REDACTED_PREFIX)]:
+                attrs[key] = map_strings(attrs[key], redactor.personal)
             for key in [k for k in attrs if k.startswith(CONTENT_PREFIX)]:
                 if keep_content and isinstance(attrs[key], str):
                     attrs[key] = redactor.personal(attrs[key])
@@ -149,6 +167,54 @@ def secrets_processor(redactor: Redactor) -> structlog.types.Processor:
         return {k: map_strings(v, redactor.secrets) for k, v in event_dict.items()}
 
     return process
+
+
+def _json_value(value: Any) -> Any:
+    """Values JSON cannot hold: NaN/inf become ``None``, other objects their ``repr``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, set | frozenset):
+        return sorted(map(str, value))
+    return repr(value)
+
+
+def render_line(_logger: Any, _method: str, event_dict: EventDict) -> str:
+    """The record as one JSON line; a record that cannot be serialised becomes an error record
+    (same envelope, ``record: "error"``) instead of a crash or a broken line."""
+    try:
+        return json.dumps(_finite(event_dict), default=_json_value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return error_line(event_dict, exc)
+
+
+def error_line(record: Mapping[str, Any], exc: BaseException) -> str:
+    """The error record that replaces ``record`` when it cannot be processed or serialised:
+    the envelope's ids and the error's type, no attribute values."""
+    keep = ("schema", "ts", "service.name", "trace_id", "span_id", "name")
+    error = {k: record[k] for k in keep if isinstance(record.get(k), str)}
+    error.update({"record": "error", "error.type": type(exc).__name__})
+    return json.dumps(error)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+class _LineSink:
+    """The structlog "logger" that hands rendered lines to the trace file."""
+
+    def __init__(self, file: TraceFile | None) -> None:
+        self.file = file
+
+    def msg(self, line: str) -> None:
+        if self.file is not None:
+            self.file.write(line)
 
 
 def flatten_attributes(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
@@ -169,23 +235,27 @@ class Tracer:
         environment: str = "dev",
         keep_content: bool = False,
         echo: TextIO | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
         self.path = path
         self.service_version = service_version
         self.environment = environment
         self._lock = threading.Lock()
-        self._file: TextIO | None = None
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8", buffering=1)
+        self._file = (
+            TraceFile(path, max_bytes=max_bytes, retention_days=retention_days)
+            if path is not None
+            else None
+        )
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
         # Secrets first: PII redaction could break a token's shape and hide it from the scrubber.
         processors: list[structlog.types.Processor] = [
             secrets_processor(redactor),
             content_processor(keep_content, redactor),
         ]
         self._json = structlog.wrap_logger(
-            structlog.WriteLogger(self._file or open(os.devnull, "w")),  # noqa: SIM115
-            processors=[*processors, structlog.processors.JSONRenderer(sort_keys=False)],
+            _LineSink(self._file),
+            processors=[*processors, render_line],
             wrapper_class=structlog.BoundLogger,
         )
         self._echo = (
@@ -203,10 +273,20 @@ class Tracer:
         )
 
     def close(self) -> None:
-        """Flush and close the trace file."""
+        """Drain the queue and close the trace file."""
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    def flush(self) -> None:
+        """Wait until every span written so far is on disk."""
+        if self._file is not None:
+            self._file.flush()
+
+    def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener`` with every finished record (before redaction: never log it; the
+        metrics use only names, statuses, durations and counters)."""
+        self._listeners.append(listener)
 
     def _envelope(self, record: str) -> dict[str, Any]:
         return {
@@ -219,9 +299,17 @@ class Tracer:
         }
 
     def _write(self, record: dict[str, Any]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(record)
+            except Exception:  # noqa: BLE001 (a broken metric never breaks a turn)
+                continue
         with self._lock:
-            if self._file is not None and not self._file.closed:
-                self._json.msg(**record)
+            if self._file is not None:
+                try:
+                    self._json.msg(**record)
+                except Exception as exc:  # noqa: BLE001 (a bad value never crashes a turn)
+                    self._file.write(error_line(record, exc))
             if self._echo is not None:
                 self._echo.msg(
                     record["name"],
@@ -239,10 +327,13 @@ class Tracer:
         attributes: Mapping[str, Any] | None = None,
         *,
         trace_id: str | None = None,
+        start_ns: int | None = None,
     ) -> Iterator[Span]:
         """Open a child of the current span (or a root span) and write it when the block ends.
 
-        An exception escaping the block marks the span ``ERROR`` with ``error.type`` and re-raises.
+        ``start_ns`` backdates the start (a Slack event's arrival). Token counts and costs of the
+        spans inside a SERVER span are summed onto it as ``app.rollup.*``. An exception escaping
+        the block marks the span ``ERROR`` with ``error.type`` and re-raises.
         """
         parent = _current_span.get()
         span = Span(
@@ -251,10 +342,11 @@ class Tracer:
             trace_id=trace_id or (parent.trace_id if parent else new_trace_id()),
             span_id=new_span_id(),
             parent_span_id=parent.span_id if parent else None,
-            start_ns=time.time_ns(),
+            start_ns=start_ns or time.time_ns(),
         )
         span.update(attributes or {})
         token = _current_span.set(span)
+        rollup_token = _rollup_spans.set((*_rollup_spans.get(), span)) if kind == "SERVER" else None
         try:
             yield span
         except BaseException as exc:
@@ -262,6 +354,8 @@ class Tracer:
             raise
         finally:
             _current_span.reset(token)
+            if rollup_token is not None:
+                _rollup_spans.reset(rollup_token)
             self.finish(span)
 
     def finish(self, span: Span) -> None:
@@ -271,6 +365,14 @@ class Tracer:
         timings = _timings.get()
         if timings is not None:
             timings[span.name] = round(timings.get(span.name, 0.0) + duration_ms, 3)
+        for target in _rollup_spans.get():
+            if target is span:
+                continue
+            for key, rollup in ROLLUP_KEYS.items():
+                value = span.attributes.get(key)
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    total = target.attributes.get(rollup, 0) + value
+                    target.attributes[rollup] = round(total, 8) if total % 1 else total
         record = self._envelope("span")
         record.update(
             {

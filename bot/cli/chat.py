@@ -25,9 +25,8 @@ from bot.cli.support import (
     read_question,
     run_async,
 )
-from graph.factories import ingest_scanner
+from graph.factories import ingest_scanner, open_tracer
 from graph.settings import Settings, load_settings
-from guards.redaction import REDACTOR
 from observe.errors import AssistantError, InputRejected
 from observe.tracing import Tracer
 
@@ -52,13 +51,7 @@ async def precheck(text: str, settings: Settings) -> None:
 
 def make_tracer(settings: Settings, echo: bool) -> Tracer:
     """The trace log, also rendered on stderr when ``echo`` (``--trace``) is set."""
-    return Tracer(
-        settings.traces_path,
-        redactor=REDACTOR,
-        environment=settings.environment,
-        keep_content=settings.trace_content,
-        echo=sys.stderr if echo else None,
-    )
+    return open_tracer(settings, sys.stderr if echo else None)
 
 
 def print_sources(result: TurnResult) -> None:

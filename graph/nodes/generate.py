@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages.ai import UsageMetadata
 from langgraph.runtime import Runtime
 
 from graph.answers import closest_sources_answer, passage_answer
@@ -28,6 +29,7 @@ from graph.prompts import (
     GROUNDING_RETRY,
     NO_SOURCES_ANSWER,
 )
+from graph.settings import Settings
 from graph.state import State
 from graph.untrusted import document_block
 from guards.stream_guard import StreamGuard
@@ -129,6 +131,31 @@ async def quote(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     return update
 
 
+def usage_attributes(
+    settings: Settings,
+    model: str,
+    usage: UsageMetadata | None,
+    duration_s: float,
+    first_chunk_s: float | None,
+) -> dict[str, Any]:
+    """Tokens, cost (the price table of ``settings.traces``) and time per output token of one
+    chat call, as span attributes."""
+    if not usage:
+        return {}
+    out = usage["output_tokens"]
+    per_token = (
+        round((duration_s - first_chunk_s) / (out - 1), 5)
+        if first_chunk_s is not None and out > 1
+        else None
+    )
+    return {
+        "gen_ai.usage.input_tokens": usage["input_tokens"],
+        "gen_ai.usage.output_tokens": out,
+        "app.cost_usd": settings.traces.cost_usd(model, usage["input_tokens"], out),
+        "app.time_per_output_token_s": per_token,
+    }
+
+
 async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     """Produce the turn's answer."""
     if state.tool_output is not None:
@@ -186,14 +213,17 @@ async def generate(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
             answer = answer[:kept] + (tidy_truncated(tail) if tail.strip() else "")
         usage = full.usage_metadata if full is not None else None
         span.update(
+            usage_attributes(
+                ctx.settings, model, usage, time.perf_counter() - started, first_chunk_s
+            )
+        )
+        span.update(
             {
                 "app.stream.released_chars": len(shown) if guard is not None else None,
                 "app.stream.held_back": guard.stopped if guard is not None else None,
                 "gen_ai.response.time_to_first_chunk": (
                     round(first_chunk_s, 4) if first_chunk_s is not None else None
                 ),
-                "gen_ai.usage.input_tokens": usage["input_tokens"] if usage else None,
-                "gen_ai.usage.output_tokens": usage["output_tokens"] if usage else None,
                 "gen_ai.response.finish_reasons": [finish_reason or "stop"],
             }
         )

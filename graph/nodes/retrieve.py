@@ -51,5 +51,9 @@ async def retrieve(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]
         )
         docs, dropped = screen_passages([as_doc(h) for h in kept], ctx.scan)
         span.set("app.retrieval.kept", len(docs))
+        similarities = [h.similarity for h in hits if h.similarity is not None]
+        span.set(
+            "app.retrieval.top_similarity", round(max(similarities), 4) if similarities else None
+        )
         span.set("app.guard.indirect_dropped", dropped)
     return {"docs": docs}

@@ -107,6 +107,7 @@ def _fmt_ms(value: float | None) -> str:
 
 async def ops_stats(args: OpsStatsArgs, deps: ToolDeps) -> str:
     """Usage numbers for today (UTC) from the trace log (read in a worker thread)."""
+    await asyncio.to_thread(deps.tracer.flush)
     stats = await asyncio.to_thread(turn_stats, deps.settings.traces_path)
     rate = stats.cache_hit_rate
     return (

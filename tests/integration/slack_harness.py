@@ -124,6 +124,7 @@ class SlackEnv:
         await self.runtime.services.scheduler.drain(timeout=60)
 
     def traces(self) -> list[dict[str, Any]]:
+        self.runtime.assistant.context.tracer.flush()
         path = self.settings.traces_path
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 

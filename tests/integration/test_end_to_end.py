@@ -148,6 +148,7 @@ async def test_traces_record_every_step_without_content(assistant: Assistant) ->
     result = await assistant.ask(
         "How long does a rollback take? my email is x@y.org", conversation_id="trace-check"
     )
+    assistant.context.tracer.flush()
     path = assistant.settings.traces_path
     records = [json.loads(line) for line in path.read_text().splitlines()]
     mine = [r for r in records if r["trace_id"] == result.trace_id]

@@ -104,6 +104,7 @@ async def test_a_planted_secret_email_and_system_prompt_reach_no_payload_log_or_
     await env.settle()
     await env.double.wait_for("chat.stopStream")
 
+    env.runtime.assistant.context.tracer.flush()
     places = {
         "Slack": everything_slack_saw(env),
         "app logs": app_log.getvalue(),

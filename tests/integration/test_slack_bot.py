@@ -25,6 +25,7 @@ from integration.slack_harness import (
     start_env,
     stop_env,
 )
+from observe.schema import validate_record
 
 USER = "U0ASKER"
 OTHER = "U0OTHER"
@@ -758,3 +759,26 @@ async def test_in_quote_mode_the_passage_streams_at_once_and_stays(env: SlackEnv
     final = env.double.message(CHANNEL_ID, stop.args["ts"])
     assert final is not None and final["text"].startswith("From the docs [1]:")
     assert "deploys.rst" in json.dumps(stop.args["blocks"])
+
+
+async def test_a_slack_turn_is_one_trace_from_event_to_final_message(env: SlackEnv) -> None:
+    """The reply's span starts at the event, holds the graph's turn, and every record of the
+    trace follows the schema."""
+    env.model.reply = "Roll back with the deploy tool's rollback command [1]."
+    _, stop = await ask_in_thread(env, "How do I roll back a bad release?")
+    trace_id = trace_id_of(stop)
+    mine = [r for r in env.traces() if r["trace_id"] == trace_id]
+    for record in mine:
+        validate_record(record)
+    by_name = {r["name"]: r for r in mine}
+    reply, turn = by_name["slack.reply"], by_name["turn"]
+    assert reply["parent_span_id"] is None and reply["kind"] == "SERVER"
+    assert turn["parent_span_id"] == reply["span_id"]
+    assert reply["start_time_unix_nano"] <= turn["start_time_unix_nano"]
+    attrs = reply["attributes"]
+    assert attrs["app.slack.channel"] == CHANNEL_ID and attrs["app.intent"] == "question"
+    assert 0 < attrs["app.slack.first_text_ms"] <= attrs["app.slack.final_ms"]
+    assert USER not in json.dumps(mine), "users appear only as user.hash"
+    chat = next(r for r in mine if r["name"].startswith("chat "))
+    assert chat["parent_span_id"] == turn["span_id"]
+    assert chat["attributes"]["gen_ai.response.time_to_first_chunk"] > 0

@@ -128,8 +128,9 @@ def make_context(tmp_path: Path, index: KnowledgeIndex, **extra: Any) -> BotCont
     )
 
 
-def spans(settings: Settings) -> dict[str, dict[str, Any]]:
-    lines = settings.traces_path.read_text().splitlines()
+def spans(ctx: BotContext) -> dict[str, dict[str, Any]]:
+    ctx.tracer.flush()
+    lines = ctx.settings.traces_path.read_text().splitlines()
     return {r["name"]: r["attributes"] for r in map(json.loads, lines) if r["record"] == "span"}
 
 
@@ -140,7 +141,7 @@ async def test_retrieve_drops_a_flagged_passage_and_records_it(
     state = State(query="how do I reset the VPN certificate", trace_id="a" * 32)
     update = await retrieve(state, Runtime(context=ctx))
     assert [d["source"] for d in update["docs"]] == ["it/vpn.md"]
-    (attributes,) = spans(ctx.settings).values()
+    (attributes,) = spans(ctx).values()
     assert attributes["app.guard.indirect_dropped"] == ["chunk-1"]
     assert attributes["app.retrieval.kept"] == 1
 
@@ -172,7 +173,7 @@ async def test_flagged_tool_output_carries_a_warning_line(
     output = update["tool_output"]
     assert output.startswith(TOOL_OUTPUT_FLAGGED) is flagged
     assert "The deploy is at five." in output
-    attributes = spans(ctx.settings)["execute_tool summarize_conversation"]
+    attributes = spans(ctx)["execute_tool summarize_conversation"]
     assert attributes.get("app.guard.indirect_flagged", False) is flagged
     if flagged:
         reason = attributes["app.guard.indirect_reason"]

@@ -1,0 +1,124 @@
+"""The trace log on disk: JSON lines, written off the event loop, rotated by size and by day.
+
+Flush policy: a span is handed to a queue (the caller never waits on the disk); one writer thread
+takes each line, writes it and flushes it to the operating system at once, so a crash of the
+process (an exception, SIGTERM, ``os._exit``) loses nothing already written. ``close`` and the
+interpreter's exit drain the queue first. Only lines still queued when the process is killed
+outright (SIGKILL, OOM), normally the last few milliseconds, can be lost; a power loss can also
+lose what the OS had not synced.
+
+Rotation (stdlib ``logging.handlers``): the live file is ``traces.jsonl``; when it would pass
+``max_bytes`` or the UTC day changes, it is renamed ``traces.<UTC time>.jsonl`` and a new one
+starts. Rotated files older than ``retention_days`` are deleted. Readers glob ``traces*.jsonl``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import logging.handlers
+import os
+import queue
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_RETENTION_DAYS = 30
+
+
+def trace_files(live: Path) -> list[Path]:
+    """Every file of the trace log whose live file is ``live``: rotated ones (oldest first),
+    then the live one."""
+    rotated = sorted(live.parent.glob(f"{live.stem}.*{live.suffix}"))
+    return [*rotated, live] if live.exists() else rotated
+
+
+class _RotatingLines(logging.handlers.BaseRotatingHandler):
+    """Writes each record's message as one line; rolls over on size or on a new UTC day."""
+
+    def __init__(self, path: Path, max_bytes: int, retention_days: int) -> None:
+        super().__init__(str(path), mode="a", encoding="utf-8", delay=False)
+        self.live = path
+        self.max_bytes = max_bytes
+        self.retention_days = retention_days
+        self.day = _utc_day(path.stat().st_mtime if path.exists() else time.time())
+
+    def format(self, record: logging.LogRecord) -> str:
+        return str(record.msg)
+
+    def shouldRollover(self, record: logging.LogRecord) -> bool:  # noqa: N802 (stdlib name)
+        if self.stream is None:
+            return False
+        if _utc_day(time.time()) != self.day:
+            return True
+        size = self.stream.tell()
+        return size > 0 and size + len(str(record.msg)) + 1 > self.max_bytes
+
+    def doRollover(self) -> None:  # noqa: N802 (stdlib name)
+        if self.stream:
+            self.stream.close()
+            self.stream = None
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        if self.live.exists() and self.live.stat().st_size:
+            rotated = self.live.with_name(f"{self.live.stem}.{stamp}{self.live.suffix}")
+            os.replace(self.live, rotated)
+        self._prune()
+        self.day = _utc_day(time.time())
+        self.stream = self._open()
+
+    def _prune(self) -> None:
+        cutoff = time.time() - timedelta(days=self.retention_days).total_seconds()
+        for old in self.live.parent.glob(f"{self.live.stem}.*{self.live.suffix}"):
+            try:
+                if old.stat().st_mtime < cutoff:
+                    old.unlink()
+            except OSError:
+                continue
+
+
+def _utc_day(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d")
+
+
+class TraceFile:
+    """An append-only, rotating JSON-lines file; ``write`` returns at once."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._handler = _RotatingLines(path, max_bytes, retention_days)
+        self._handler.setLevel(logging.INFO)
+        self._queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        self._listener = logging.handlers.QueueListener(self._queue, self._handler)
+        self._listener.start()
+        self._closed = False
+        atexit.register(self.close)
+
+    def write(self, line: str) -> None:
+        """Queue one line (without its newline) for the writer thread."""
+        if self._closed:
+            return
+        self._queue.put(logging.makeLogRecord({"msg": line, "levelno": logging.INFO}))
+
+    def flush(self) -> None:
+        """Wait until every queued line is on disk (used by tests and readers in-process)."""
+        if self._closed:
+            return
+        self._listener.stop()  # drains the queue
+        self._listener.start()
+
+    def close(self) -> None:
+        """Drain the queue and close the file; later writes are ignored."""
+        if self._closed:
+            return
+        self._closed = True
+        self._listener.stop()
+        self._handler.close()
+        atexit.unregister(self.close)
