@@ -380,6 +380,20 @@ def data_pii(
     run_command(lambda: write_rows(out_file, rows, seed))
 
 
+@data_app.command("traces")
+def data_traces(
+    out_file: Annotated[Path, typer.Option("--out", help="The trace file to write (replaced).")],
+    spans: Annotated[int, typer.Option(min=1, help="About how many records.")] = 100_000,
+    days: Annotated[float, typer.Option(min=0.01, help="Spread over this many days to now.")] = 7,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 7,
+) -> None:
+    """A generated trace log shaped like the graph's (for the dashboard and its benchmark)."""
+    from evals.trace_gen import generate
+
+    written = run_command(lambda: generate(out_file, spans=spans, days=days, seed=seed))
+    typer.echo(f"{written:,} records written to {out_file}")
+
+
 def slack_double(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8765,

@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from bot.cli import chat, guard, knowledge, ops
+from bot.cli import chat, guard, knowledge, ops, traces
 from bot.cli.support import err
 
 PLUGIN_GROUP = "assistant.commands"
@@ -26,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for group in (chat, knowledge, ops, guard):
+for group in (chat, knowledge, ops, guard, traces):
     group.register(app)
 
 
