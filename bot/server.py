@@ -6,7 +6,10 @@ records, and the Bolt app. ``web_app()`` is the aiohttp application:
 - ``POST /slack/events``: events, commands, interactivity (signature-checked by Bolt); bodies over
   1 MiB get 413, unreadable ones 400, and nothing runs for them;
 - ``GET /slack/install`` and ``/slack/oauth_redirect``: the OAuth install flow (multi-workspace);
-- ``GET /healthz`` (the process is up), ``GET /readyz`` (Redis answers, the pool has room).
+- ``GET /healthz`` (the process is up), ``GET /readyz`` (Redis answers, the pool has room);
+- ``GET /metrics``: Prometheus metrics from the tracer (no message content);
+- ``/dashboard/``: the ops dashboard over the trace log, behind ``dashboard_token`` (403 when
+  no token is configured: this server faces the internet).
 """
 
 from __future__ import annotations
@@ -33,7 +36,11 @@ from bot.services import SlackServices
 from bot.turns import TurnRequest, TurnScheduler
 from graph.assistant import Assistant
 from graph.settings import Settings
+from observe.dashboard.queries import Panels
+from observe.dashboard.server import dashboard_app
+from observe.dashboard.store import TraceStore
 from observe.errors import ConfigError
+from observe.metrics import CONTENT_TYPE, Metrics
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +64,9 @@ class SlackRuntime:
         self._owns_assistant = owns_assistant
         self._clients: dict[str, AsyncWebClient] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self.metrics = Metrics()
+        assistant.context.tracer.subscribe(self.metrics.observe)
+        self.metrics.track_queue(lambda: services.scheduler.pending)
 
     @classmethod
     async def start(
@@ -113,7 +123,7 @@ class SlackRuntime:
 
     def web_app(self) -> web.Application:
         """The aiohttp application with the Slack and health endpoints."""
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._count])
         if self.services.settings.signing_secret is not None:
             app.router.add_post(EVENTS_PATH, self._events)
         else:  # Socket Mode without a signing secret: never take unsigned requests over HTTP
@@ -122,7 +132,38 @@ class SlackRuntime:
         app.router.add_get(REDIRECT_PATH, self._oauth)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/dashboard", _to_dashboard)
+        app.add_subapp("/dashboard/", self._dashboard())
         return app
+
+    def _dashboard(self) -> web.Application:
+        token = self.assistant.settings.dashboard_token
+        if token is None:
+            closed = web.Application()
+            closed.router.add_route("*", "/{tail:.*}", _dashboard_closed)
+            return closed
+        store = TraceStore(self.assistant.settings.traces_path)
+        return dashboard_app(Panels(store), token=token.get_secret_value(), prefix="/dashboard/")
+
+    @web.middleware
+    async def _count(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Count requests by route (the matched pattern: bounded label values)."""
+        status = 500
+        try:
+            response: web.StreamResponse = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            resource = request.match_info.route.resource
+            route = resource.canonical if resource is not None else "unmatched"
+            self.metrics.requests.labels(route, str(status)).inc()
+
+    async def _metrics(self, _request: web.Request) -> web.StreamResponse:
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -187,6 +228,16 @@ async def _events_disabled(_request: web.Request) -> web.StreamResponse:
     return web.json_response(
         {"error": "HTTP events are off: set ASSISTANT_SLACK_SIGNING_SECRET to receive them"},
         status=404,
+    )
+
+
+async def _to_dashboard(_request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/dashboard/")
+
+
+async def _dashboard_closed(_request: web.Request) -> web.StreamResponse:
+    return web.Response(
+        status=403, text="The dashboard is off here: set ASSISTANT_DASHBOARD_TOKEN to open it."
     )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -161,6 +161,9 @@ class Settings(BaseSettings):
     ``guards`` entry in ``assistant.yaml`` overrides it (``ASSISTANT_GUARDS__INJECTION=warn``)."""
     trace_content: bool = False
     """Keep (PII-redacted) message text in traces; off by default."""
+    dashboard_token: SecretStr | None = None
+    """Opens ``/dashboard/`` on the bot's HTTP server (closed without it) and ``assistant
+    dashboard`` off loopback; pass it once as ``?token=…``."""
     trace_questions: bool = True
     """Keep each question, PII-redacted (``<EMAIL>``, ``<PHONE>`` …), on its turn span for the
     dashboard's knowledge-gaps table; off: no question text in traces at all."""

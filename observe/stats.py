@@ -1,38 +1,24 @@
 """Usage numbers read back from the trace log: turns, questions, cache hit rate, latency.
 
 Contract: ``turn_stats(path, since)`` reads ``turn`` spans that started at or after ``since``
-(UTC) and never fails on a missing file or a malformed line (those are counted, then skipped).
+(UTC) with the dashboard's queries, and never fails on a missing file or a malformed line
+(those are counted, then skipped). ``percentile`` is the nearest-rank percentile the
+benchmarks use (DuckDB's ``quantile_disc`` gives the same value).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
+from observe.dashboard.queries import Filters, Panels
+from observe.dashboard.store import shared_store
+
 TURN_SPAN = "turn"
-
-
-def iter_records(path: Path) -> Iterator[dict[str, Any] | None]:
-    """Yield each JSON record of a trace file, or ``None`` for a line that is not valid JSON."""
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                yield None
-                continue
-            yield record if isinstance(record, dict) else None
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -55,20 +41,15 @@ class TurnStats:
     errors: int = 0
     malformed_lines: int = 0
     intents: Counter[str] = field(default_factory=Counter)
-    durations_ms: list[float] = field(default_factory=list)
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    cost_usd: float = 0.0
+    output_tokens: int = 0
 
     @property
     def cache_hit_rate(self) -> float | None:
         """Share of questions answered from the semantic cache."""
         return self.cache_hits / self.questions if self.questions else None
-
-    @property
-    def p95_ms(self) -> float | None:
-        return percentile(self.durations_ms, 95)
-
-    @property
-    def p50_ms(self) -> float | None:
-        return percentile(self.durations_ms, 50)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +61,8 @@ class TurnStats:
             "p50_ms": self.p50_ms,
             "p95_ms": self.p95_ms,
             "errors": self.errors,
+            "cost_usd": self.cost_usd,
+            "output_tokens": self.output_tokens,
             "intents": dict(self.intents),
             "malformed_lines": self.malformed_lines,
         }
@@ -91,27 +74,25 @@ def start_of_today() -> datetime:
 
 
 def turn_stats(path: Path, since: datetime | None = None) -> TurnStats:
-    """Aggregate the ``turn`` spans in ``path`` that started at or after ``since``."""
+    """Aggregate the ``turn`` spans in ``path`` (and its rotated files) that started at or
+    after ``since``: the dashboard's own queries, on the process's shared store."""
     since = since or start_of_today()
-    since_ns = int(since.timestamp() * 1e9)
-    stats = TurnStats(since=since)
-    for record in iter_records(path):
-        if record is None:
-            stats.malformed_lines += 1
-            continue
-        if record.get("record") != "span" or record.get("name") != TURN_SPAN:
-            continue
-        if int(record.get("start_time_unix_nano", 0)) < since_ns:
-            continue
-        attrs = record.get("attributes") or {}
-        stats.turns += 1
-        intent = str(attrs.get("app.intent", "unknown"))
-        stats.intents[intent] += 1
-        if intent == "question":
-            stats.questions += 1
-            stats.cache_hits += bool(attrs.get("app.cache_hit"))
-        stats.errors += record.get("status") == "ERROR"
-        duration = record.get("duration_ms")
-        if isinstance(duration, int | float):
-            stats.durations_ms.append(float(duration))
-    return stats
+    store = shared_store(path)
+    store.refresh(force=True)
+    panels = Panels(store)
+    filters = Filters(since=since)
+    totals = panels.totals(filters)
+    mix = panels.intents(filters)["mix"]
+    return TurnStats(
+        since=since,
+        turns=int(totals["turns"]),
+        questions=int(totals["questions"]),
+        cache_hits=int(totals["cache_hits"]),
+        errors=int(totals["errors"]),
+        malformed_lines=store.skipped_lines,
+        intents=Counter({str(r["intent"]): int(r["turns"]) for r in mix}),
+        p50_ms=totals["p50_ms"],
+        p95_ms=totals["p95_ms"],
+        cost_usd=float(totals["cost_usd"] or 0.0),
+        output_tokens=int(totals["output_tokens"] or 0),
+    )

@@ -15,13 +15,16 @@ starts. Rotated files older than ``retention_days`` are deleted. Readers glob ``
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import logging.handlers
 import os
 import queue
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_RETENTION_DAYS = 30
@@ -122,3 +125,24 @@ class TraceFile:
         self._listener.stop()
         self._handler.close()
         atexit.unregister(self.close)
+
+
+def trace_records(live: Path, since_ns: int = 0) -> Iterator[dict[str, Any]]:
+    """Every record of the trace log (rotated files first), skipping lines that are not JSON
+    objects and spans that started before ``since_ns`` (evaluations are always kept)."""
+    for path in trace_files(live):
+        try:
+            lines = path.open(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        with lines:
+            for line in lines:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if not isinstance(record, dict):
+                    continue
+                if int(record.get("start_time_unix_nano") or since_ns) < since_ns:
+                    continue
+                yield record

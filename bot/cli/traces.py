@@ -6,13 +6,16 @@ The dashboard listens on 127.0.0.1 without a token; on any other interface it ne
 
 from __future__ import annotations
 
+import json
 import secrets
+import time
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from bot.cli.support import err, out, run_command
+from bot.cli.support import JsonOption, err, out, print_json, run_command
 
 traces_app = typer.Typer(help="Read the trace log: follow it, search it, export it as OTLP.")
 
@@ -60,7 +63,11 @@ def dashboard(
             store.refresh(force=True)
         out.print(
             f"{store.loaded_records:,} records loaded"
-            + (f" ({store.skipped_lines:,} unreadable lines skipped)" if store.skipped_lines else "")
+            + (
+                f" ({store.skipped_lines:,} unreadable lines skipped)"
+                if store.skipped_lines
+                else ""
+            )
         )
         return dashboard_app(Panels(store), token=None if is_loopback(host) else token)
 
@@ -69,6 +76,209 @@ def dashboard(
     query = "" if is_loopback(host) else f"?token={token}"
     out.print(f"Dashboard on http://{shown}:{port}/{query} — Ctrl-C stops it.")
     web.run_app(app, host=host, port=port, print=None)
+
+
+SinceOption = Annotated[
+    str | None, typer.Option("--since", help="Only newer records: 30m, 24h, 7d or an ISO time.")
+]
+
+
+def since_ns(value: str | None) -> int:
+    """``--since`` as unix nanoseconds (0: everything); a bad value exits with status 2."""
+    if not value:
+        return 0
+    units = {"m": 60, "h": 3600, "d": 86400}
+    if value[:-1].isdigit() and value[-1] in units:
+        return time.time_ns() - int(value[:-1]) * units[value[-1]] * 1_000_000_000
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        err.print(
+            f"--since {value!r} is neither a duration nor a time: try 30m, 24h, 7d, 2026-12-01"
+        )
+        raise typer.Exit(2) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1e9)
+
+
+def line_of(record: dict[str, Any]) -> str:
+    """One record as a terminal line: time, trace, name, duration, status, key attributes."""
+    attrs = record.get("attributes") or {}
+    keep = {k: v for k, v in attrs.items() if k in SHOWN and v not in (None, [], "")}
+    start = record.get("start_time_unix_nano") or record.get("start_ns")
+    when = (
+        datetime.fromtimestamp(start / 1e9, UTC).strftime("%m-%d %H:%M:%S.%f")[:-3]
+        if isinstance(start, int)
+        else str(record.get("ts", ""))[5:23].replace("T", " ")
+    )
+    ms = record.get("duration_ms")
+    took = f"{ms:>9.1f} ms" if isinstance(ms, int | float) else " " * 12
+    extra = " ".join(f"{k.removeprefix('app.')}={v}" for k, v in keep.items())
+    return (
+        f"{when} {str(record.get('trace_id', ''))[:8]} {record.get('name', '?'):<28} {took} "
+        f"{record.get('status', record.get('record', '')):<5} {extra}"
+    )
+
+
+SHOWN = (
+    "app.intent",
+    "app.cache_hit",
+    "app.citations",
+    "gen_ai.request.model",
+    "error.type",
+    "gen_ai.usage.output_tokens",
+    "app.slack.first_text_ms",
+    "gen_ai.evaluation.name",
+    "gen_ai.evaluation.score.label",
+    "app.guard.checks",
+    "app.retrieval.top_similarity",
+)
+
+
+@traces_app.command("tail")
+def tail(
+    lines: Annotated[int, typer.Option("-n", "--lines", min=0, help="Records shown first.")] = 20,
+    follow: Annotated[bool, typer.Option("-f", "--follow", help="Keep printing new records.")] = (
+        False
+    ),
+    trace: Annotated[str | None, typer.Option(help="Only this trace id (or a prefix).")] = None,
+    traces: TracesOption = None,
+) -> None:
+    """The latest records of the trace log, one line each; ``-f`` follows it (Ctrl-C stops)."""
+    from collections import deque
+
+    from observe.tracefile import trace_records
+
+    path = live_path(traces)
+
+    def wanted(record: dict[str, Any]) -> bool:
+        return trace is None or str(record.get("trace_id", "")).startswith(trace)
+
+    for record in deque(filter(wanted, trace_records(path)), maxlen=lines):
+        out.print(line_of(record), highlight=False, markup=False, soft_wrap=True)
+    if not follow:
+        return
+    offset = path.stat().st_size if path.exists() else 0
+    try:
+        while True:
+            time.sleep(0.5)
+            if not path.exists():
+                continue
+            size = path.stat().st_size
+            if size < offset:  # rotated: the live file starts again
+                offset = 0
+            with path.open("rb") as f:
+                f.seek(offset)
+                data = f.read()
+            end = data.rfind(b"\n") + 1
+            offset += end
+            for raw in data[:end].splitlines():
+                try:
+                    record = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and wanted(record):
+                    out.print(line_of(record), highlight=False, markup=False, soft_wrap=True)
+    except KeyboardInterrupt:
+        return
+
+
+@traces_app.command("search")
+def search(
+    name: Annotated[str | None, typer.Option(help="Span name, or a prefix ending in *.")] = None,
+    status: Annotated[str | None, typer.Option(help="OK or ERROR.")] = None,
+    trace: Annotated[str | None, typer.Option(help="A trace id (or a prefix).")] = None,
+    attr: Annotated[
+        list[str] | None, typer.Option("--attr", help="key=value on the attributes (repeatable).")
+    ] = None,
+    since: SinceOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    as_json: JsonOption = False,
+    traces: TracesOption = None,
+) -> None:
+    """Find spans: by name, status, trace, attribute values and time (DuckDB over the log)."""
+    from observe.dashboard.store import TraceStore
+    from observe.dashboard.store import attr as attr_sql
+
+    clauses: list[str] = ["start_ns >= ?"]
+    params: list[Any] = [since_ns(since)]
+    if name:
+        clauses.append("name LIKE ?" if name.endswith("*") else "name = ?")
+        params.append(name[:-1] + "%" if name.endswith("*") else name)
+    if status:
+        clauses.append("status = ?")
+        params.append(status.upper())
+    if trace:
+        clauses.append("trace_id LIKE ?")
+        params.append(trace + "%")
+    for pair in attr or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.replace(".", "").replace("_", "").isalnum():
+            err.print(f"--attr {pair!r}: expected key=value (for example app.intent=question)")
+            raise typer.Exit(2)
+        clauses.append(f"{attr_sql(key)} = ?")
+        params.append(value)
+
+    def run() -> list[dict[str, Any]]:
+        store = TraceStore(live_path(traces))
+        return store.query(
+            "SELECT trace_id, span_id, parent_span_id, name, status, duration_ms, start_ns, "
+            f"attributes::VARCHAR AS attributes FROM spans WHERE {' AND '.join(clauses)} "
+            f"ORDER BY start_ns DESC LIMIT {limit}",
+            params,
+        )
+
+    rows = run_command(run)
+    for row in rows:
+        row["attributes"] = json.loads(row["attributes"] or "{}")
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        out.print(line_of(row), highlight=False, markup=False, soft_wrap=True)
+    if not rows:
+        err.print("no span matches")
+
+
+@traces_app.command("export")
+def export_traces(
+    otlp: Annotated[str, typer.Option("--otlp", help="Collector URL (OTLP/HTTP protobuf).")],
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", help="Name=value sent with each batch (e.g. Authorization)."),
+    ] = None,
+    since: SinceOption = None,
+    traces: TracesOption = None,
+) -> None:
+    """Send the trace log to Langfuse, Phoenix or any OpenTelemetry collector as OTLP."""
+    from rich.progress import Progress
+
+    from observe.otlp import ExportError, export
+    from observe.tracefile import trace_records
+
+    headers = {}
+    for pair in header or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            err.print(f"--header {pair!r}: expected Name=value")
+            raise typer.Exit(2)
+        headers[key.strip()] = value.strip()
+    path = live_path(traces)
+    start = since_ns(since)
+    total = sum(1 for r in trace_records(path, start) if r.get("record") in {"span", "eval"})
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("exporting", total=total)
+        try:
+            sent = export(
+                (r for r in trace_records(path, start)),
+                otlp,
+                headers=headers,
+                progress=lambda n: progress.advance(task, n),
+            )
+        except ExportError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+    out.print(f"{sent:,} records exported to {otlp}")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 
 from graph.context import BotContext
 from graph.state import State
+from graph.tools.builtin import period_of
 from graph.tools.registry import ToolDeps
 from graph.untrusted import flag_tool_output
 
@@ -31,6 +32,8 @@ def tool_arguments(state: State) -> dict[str, Any]:
         return {"reason": state.clean_question[:500]}
     if state.intent == "feedback":
         return {"comment": state.clean_question}
+    if state.intent == "ops_stats":
+        return {"period": period_of(state.clean_question)}
     return {}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from langchain_core.messages import AIMessage, HumanMessage
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field
 from graph.tools.registry import Tool, ToolDeps, ToolRegistry
 from guards.redaction import redact_pii
 from observe.errors import ToolError
-from observe.stats import turn_stats
+from observe.stats import start_of_today, turn_stats
 from observe.tracing import current_span, user_hash
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
@@ -97,8 +98,29 @@ async def escalate(args: EscalateArgs, deps: ToolDeps) -> str:
     )
 
 
+Period = Literal["1h", "today", "24h", "7d", "30d"]
+PERIOD_WORDS: tuple[tuple[re.Pattern[str], Period], ...] = (
+    (re.compile(r"\b(last|past|this) hour\b|\bhourly\b", re.I), "1h"),
+    (re.compile(r"\b(24 ?h(ours)?|last day|past day|yesterday)\b", re.I), "24h"),
+    (re.compile(r"\b(week|weekly|7 ?d(ays)?)\b", re.I), "7d"),
+    (re.compile(r"\b(month|monthly|30 ?d(ays)?)\b", re.I), "30d"),
+)
+PERIOD_NAMES = {
+    "1h": "In the last hour",
+    "today": "Today so far (UTC)",
+    "24h": "In the last 24 h",
+    "7d": "In the last 7 days",
+    "30d": "In the last 30 days",
+}
+
+
+def period_of(question: str) -> Period:
+    """The period a stats question asks about ("this week" → ``7d``); ``today`` otherwise."""
+    return next((period for words, period in PERIOD_WORDS if words.search(question)), "today")
+
+
 class OpsStatsArgs(BaseModel):
-    pass
+    period: Period = "today"
 
 
 def _fmt_ms(value: float | None) -> str:
@@ -106,15 +128,28 @@ def _fmt_ms(value: float | None) -> str:
 
 
 async def ops_stats(args: OpsStatsArgs, deps: ToolDeps) -> str:
-    """Usage numbers for today (UTC) from the trace log (read in a worker thread)."""
+    """Usage numbers for the period from the trace log, with the dashboard's queries (in a
+    worker thread)."""
+    since = (
+        start_of_today()
+        if args.period == "today"
+        else datetime.now(UTC)
+        - {
+            "1h": timedelta(hours=1),
+            "24h": timedelta(days=1),
+            "7d": timedelta(days=7),
+            "30d": timedelta(days=30),
+        }[args.period]
+    )
     await asyncio.to_thread(deps.tracer.flush)
-    stats = await asyncio.to_thread(turn_stats, deps.settings.traces_path)
+    stats = await asyncio.to_thread(turn_stats, deps.settings.traces_path, since)
     rate = stats.cache_hit_rate
+    cost = f"; model cost ${stats.cost_usd:,.4f}" if stats.cost_usd else ""
     return (
-        f"Today so far: {stats.turns} turn(s), {stats.questions} question(s); "
+        f"{PERIOD_NAMES[args.period]}: {stats.turns} turn(s), {stats.questions} question(s); "
         f"cache hit rate {'n/a' if rate is None else f'{rate:.0%}'}; "
         f"latency p50 {_fmt_ms(stats.p50_ms)}, p95 {_fmt_ms(stats.p95_ms)}; "
-        f"{stats.errors} error(s)."
+        f"{stats.errors} error(s){cost}."
     )
 
 

@@ -59,7 +59,8 @@ class Filters:
 
     def where(self) -> tuple[str, list[Any]]:
         """A WHERE clause over ``turns`` and its parameters."""
-        clauses, params = ["TRUE"], []
+        clauses: list[str] = ["TRUE"]
+        params: list[Any] = []
         for column, value in (
             ("channel", self.channel),
             ("intent", self.intent),

@@ -45,7 +45,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=_default))
 
 
-def _token_guard(token: str | None) -> Callable[..., Awaitable[web.StreamResponse]]:
+def _token_guard(token: str | None, prefix: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if token is None:
@@ -63,23 +63,17 @@ def _token_guard(token: str | None) -> Callable[..., Awaitable[web.StreamRespons
             )
         response = await handler(request)
         if request.query.get("token"):
-            response.set_cookie(
-                COOKIE, token, httponly=True, samesite="Strict", path=_mount_path(request)
-            )
+            response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path=prefix)
         return response
 
     return guard
 
 
-def _mount_path(request: web.Request) -> str:
-    prefix = request.app.get("prefix") or "/"
-    return str(prefix)
-
-
-def dashboard_app(panels: Panels, *, token: str | None = None, prefix: str = "/") -> web.Application:
+def dashboard_app(
+    panels: Panels, *, token: str | None = None, prefix: str = "/"
+) -> web.Application:
     """The dashboard over ``panels``; ``token`` protects every route (``None``: open)."""
-    app = web.Application(middlewares=[_token_guard(token)])
-    app["prefix"] = prefix
+    app = web.Application(middlewares=[_token_guard(token, prefix)])
 
     async def page(_request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})

@@ -101,6 +101,20 @@ LEFT JOIN feedback USING (trace_id)
 """
 
 
+_SHARED: dict[Path, TraceStore] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_store(live_path: Path) -> TraceStore:
+    """The process's one store for ``live_path`` (loaded once, then refreshed incrementally)."""
+    key = live_path.resolve()
+    with _SHARED_LOCK:
+        store = _SHARED.get(key)
+        if store is None:
+            store = _SHARED[key] = TraceStore(live_path)
+        return store
+
+
 @dataclass
 class _Tracked:
     file_id: int

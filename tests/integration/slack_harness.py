@@ -152,7 +152,9 @@ def slack_settings(double: SlackDouble, **overrides: Any) -> SlackSettings:
     return SlackSettings(**{**defaults, **overrides})
 
 
-async def start_env(data_dir: Path, redis_url: str, **slack_overrides: Any) -> SlackEnv:
+async def start_env(
+    data_dir: Path, redis_url: str, *, dashboard_token: str | None = None, **slack_overrides: Any
+) -> SlackEnv:
     """Ingest the e2e docs, start the double, the runtime and its HTTP server."""
     double = await SlackDouble().start()
     settings = Settings(
@@ -162,6 +164,7 @@ async def start_env(data_dir: Path, redis_url: str, **slack_overrides: Any) -> S
         cache_enabled=False,
         collection=f"slack-{data_dir.name}"[:60],
         answer_mode="generate",  # the scripted model writes the answers
+        dashboard_token=dashboard_token,
     )
     model = ScriptedChat()
     runtime = await SlackRuntime.start(

@@ -512,7 +512,8 @@ def test_stats_text() -> None:
         cache_hits=2,
         errors=1,
         intents=Counter({"question": 8, "chitchat": 2}),
-        durations_ms=[100.0, 200.0, 3000.0],
+        p50_ms=200.0,
+        p95_ms=3000.0,
     )
     reply = home_builder.stats_text(stats)
     assert "since 2025-06-01 00:00 UTC" in reply and "Turns: 10 (1 failed)" in reply
