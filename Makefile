@@ -11,7 +11,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install lint doctor bench clean train-injection
+.PHONY: run test install lint doctor bench clean train-injection chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
@@ -26,9 +26,17 @@ install: $(STAMP)
 run: install
 	$(BIN)/assistant chat --ingest-if-empty docs
 
-test: install
+test: install chromium
 	$(BIN)/ruff check bot graph knowledge guards observe evals tests
 	$(BIN)/pytest -q
+
+# The dashboard's browser tests drive Debian's chromium (Playwright downloads nothing).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		command -v apt-get >/dev/null 2>&1 || { echo "install chromium for the browser tests"; exit 0; }; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		echo "installing Debian's chromium for the browser tests"; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check bot graph knowledge guards observe evals tests

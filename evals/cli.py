@@ -260,6 +260,26 @@ def bench_slack(
     print_json(run_async(lambda: bench_slack_latency(events)))
 
 
+@bench_app.command("dashboard")
+def bench_dashboard(
+    spans: Annotated[int, typer.Option(min=1, help="Records generated (without --traces).")] = (
+        1_000_000
+    ),
+    traces: Annotated[
+        Path | None, typer.Option("--traces", help="Measure this trace file instead.")
+    ] = None,
+    repeats: Annotated[int, typer.Option(min=1, help="Runs of each query.")] = 40,
+) -> None:
+    """Dashboard query latency (p50/p95 per panel) over a large trace log, and its load time."""
+    import tempfile
+
+    from evals.dashboard_bench import run
+
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as work:
+        report = run_command(lambda: run(traces, spans, repeats, Path(work)))
+    print_json(report.to_dict())
+
+
 @bench_app.command("slack-load")
 def bench_slack_load(
     events: Annotated[int, typer.Option(min=1, help="Distinct events.")] = 2000,
