@@ -14,11 +14,14 @@ from graph.state import State
 async def load_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     """Window the persisted conversation (loaded by the checkpointer) for this turn."""
     keep = runtime.context.settings.memory_turns
-    previous = next(
-        (m for m in reversed(state.messages) if isinstance(m, AIMessage)),
-        None,
-    )
+    with runtime.context.tracer.span("memory.load") as span:
+        previous = next(
+            (m for m in reversed(state.messages) if isinstance(m, AIMessage)),
+            None,
+        )
+        history = list(state.messages[-keep:]) if keep else []
+        span.update({"app.memory.messages": len(state.messages), "app.memory.shown": len(history)})
     return {
-        "history": list(state.messages[-keep:]) if keep else [],
+        "history": history,
         "previous_trace_id": previous.response_metadata.get("trace_id") if previous else None,
     }

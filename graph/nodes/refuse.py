@@ -13,6 +13,8 @@ from graph.state import State
 
 async def refuse(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     """Answer with the guard's reason; nothing else runs for this turn."""
+    with runtime.context.tracer.span("refuse") as span:
+        span.set("app.guard.reason", state.blocked_reason)
     return {
         "answer": REFUSAL.format(reason=state.blocked_reason or "it was rejected"),
     }

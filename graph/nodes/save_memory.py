@@ -28,6 +28,13 @@ async def save_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, A
     keep = runtime.context.settings.memory_max_messages - 2
     stale = state.messages[: max(len(state.messages) - keep, 0)]
     removals = [RemoveMessage(id=m.id) for m in stale if m.id]
+    with runtime.context.tracer.span("memory.save") as span:
+        span.update(
+            {
+                "app.memory.messages": len(state.messages) - len(removals) + 2,
+                "app.memory.dropped": len(removals),
+            }
+        )
     return {
         "messages": [*removals, HumanMessage(state.clean_question), answer],
     }

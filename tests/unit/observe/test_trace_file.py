@@ -173,3 +173,23 @@ def test_lines_written_before_a_crash_are_on_disk(tmp_path: Path) -> None:
     )
     subprocess.run([sys.executable, "-c", code], check=False, timeout=60)
     assert path.read_text().count("\n") == 500
+
+
+async def test_trace_context_follows_async_tasks(tmp_path: Path) -> None:
+    """A task started inside a span (a graph node's gather, the Slack scheduler) gets the span
+    as its parent through contextvars; sibling tasks do not see each other's spans."""
+    import asyncio
+
+    path = tmp_path / "traces.jsonl"
+    tracer = Tracer(path, redactor=REDACTOR)
+
+    async def node(name: str) -> None:
+        with tracer.span(name):
+            await asyncio.sleep(0.01)
+
+    with tracer.span("turn", "SERVER") as root:
+        await asyncio.gather(node("a"), node("b"))
+    tracer.close()
+    records = {r["name"]: r for r in lines(path)}
+    assert records["a"]["parent_span_id"] == records["b"]["parent_span_id"] == root.span_id
+    assert records["a"]["trace_id"] == records["b"]["trace_id"] == root.trace_id
