@@ -1,4 +1,5 @@
-"""The trace log on disk: JSON lines, written off the event loop, rotated by size and by day.
+"""The trace log on disk: records rendered as JSON lines (a record that cannot be becomes an
+error record), written off the event loop, rotated by size and by day.
 
 Flush policy: a span is handed to a queue (the caller never waits on the disk); one writer thread
 takes each line, writes it and flushes it to the operating system at once, so a crash of the
@@ -18,10 +19,11 @@ import atexit
 import json
 import logging
 import logging.handlers
+import math
 import os
 import queue
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,43 @@ class _RotatingLines(logging.handlers.BaseRotatingHandler):
                     old.unlink()
             except OSError:
                 continue
+
+
+def _json_value(value: Any) -> Any:
+    """Values JSON cannot hold: NaN/inf become ``None``, other objects their ``repr``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, set | frozenset):
+        return sorted(map(str, value))
+    return repr(value)
+
+
+def render_line(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> str:
+    """The record as one JSON line; a record that cannot be serialised becomes an error record
+    (same envelope, ``record: "error"``) instead of a crash or a broken line."""
+    try:
+        return json.dumps(_finite(event_dict), default=_json_value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return error_line(event_dict, exc)
+
+
+def error_line(record: Mapping[str, Any], exc: BaseException) -> str:
+    """The error record that replaces ``record`` when it cannot be processed or serialised:
+    the envelope's ids and the error's type, no attribute values."""
+    keep = ("schema", "ts", "service.name", "trace_id", "span_id", "name")
+    error = {k: record[k] for k in keep if isinstance(record.get(k), str)}
+    error.update({"record": "error", "error.type": type(exc).__name__})
+    return json.dumps(error)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _utc_day(seconds: float) -> str:

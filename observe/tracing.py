@@ -16,8 +16,6 @@ layer imports nothing above it.
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import secrets
 import threading
 import time
@@ -31,7 +29,13 @@ from typing import Any, Literal, Protocol, TextIO
 
 import structlog
 
-from observe.tracefile import DEFAULT_MAX_BYTES, DEFAULT_RETENTION_DAYS, TraceFile
+from observe.tracefile import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_RETENTION_DAYS,
+    TraceFile,
+    error_line,
+    render_line,
+)
 
 SCHEMA = "assistant.trace/1"
 SERVICE_NAME = "slack-assistant"
@@ -167,43 +171,6 @@ def secrets_processor(redactor: Redactor) -> structlog.types.Processor:
         return {k: map_strings(v, redactor.secrets) for k, v in event_dict.items()}
 
     return process
-
-
-def _json_value(value: Any) -> Any:
-    """Values JSON cannot hold: NaN/inf become ``None``, other objects their ``repr``."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, set | frozenset):
-        return sorted(map(str, value))
-    return repr(value)
-
-
-def render_line(_logger: Any, _method: str, event_dict: EventDict) -> str:
-    """The record as one JSON line; a record that cannot be serialised becomes an error record
-    (same envelope, ``record: "error"``) instead of a crash or a broken line."""
-    try:
-        return json.dumps(_finite(event_dict), default=_json_value, allow_nan=False)
-    except (TypeError, ValueError, RecursionError) as exc:
-        return error_line(event_dict, exc)
-
-
-def error_line(record: Mapping[str, Any], exc: BaseException) -> str:
-    """The error record that replaces ``record`` when it cannot be processed or serialised:
-    the envelope's ids and the error's type, no attribute values."""
-    keep = ("schema", "ts", "service.name", "trace_id", "span_id", "name")
-    error = {k: record[k] for k in keep if isinstance(record.get(k), str)}
-    error.update({"record": "error", "error.type": type(exc).__name__})
-    return json.dumps(error)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 class _LineSink:
