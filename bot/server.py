@@ -38,7 +38,7 @@ from graph.assistant import Assistant
 from graph.settings import Settings
 from observe.dashboard.queries import Panels
 from observe.dashboard.server import dashboard_app
-from observe.dashboard.store import TraceStore
+from observe.dashboard.store import shared_store
 from observe.errors import ConfigError
 from observe.metrics import CONTENT_TYPE, Metrics
 
@@ -143,7 +143,7 @@ class SlackRuntime:
             closed = web.Application()
             closed.router.add_route("*", "/{tail:.*}", _dashboard_closed)
             return closed
-        store = TraceStore(self.assistant.settings.traces_path)
+        store = shared_store(self.assistant.settings.traces_path)  # the one ops_stats reads
         return dashboard_app(Panels(store), token=token.get_secret_value(), prefix="/dashboard/")
 
     @web.middleware
