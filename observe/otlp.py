@@ -31,6 +31,8 @@ KINDS = {
     "CLIENT": Span.SPAN_KIND_CLIENT,
 }
 BATCH = 512
+RETRYABLE = frozenset({429, 502, 503, 504})
+"""The statuses OTLP/HTTP says to retry (with the server's Retry-After when it sends one)."""
 RESOURCE_KEYS = ("service.name", "service.version", "deployment.environment.name")
 
 
@@ -104,14 +106,32 @@ def to_span(record: Mapping[str, Any]) -> Span:
     return span
 
 
+def exportable(record: Mapping[str, Any]) -> bool:
+    """Whether ``record`` is a span or evaluation with the ids and times OTLP needs."""
+    return record.get("record") in {"span", "eval"} and _convertible(record)
+
+
+def _convertible(record: Mapping[str, Any]) -> bool:
+    try:
+        to_span(record)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return False
+    return True
+
+
 def to_request(records: Iterable[Mapping[str, Any]]) -> ExportTraceServiceRequest:
-    """The span and eval records (others are skipped) grouped by their service resource."""
+    """The span and eval records grouped by their service resource; records that cannot be
+    converted (not a span or eval, missing or malformed ids or times) are skipped."""
     groups: dict[tuple[str, ...], list[Span]] = {}
     for record in records:
         if record.get("record") not in {"span", "eval"}:
             continue
+        try:
+            span = to_span(record)
+        except (KeyError, TypeError, ValueError, OverflowError):
+            continue
         key = tuple(str(record.get(k, "")) for k in RESOURCE_KEYS)
-        groups.setdefault(key, []).append(to_span(record))
+        groups.setdefault(key, []).append(span)
     request = ExportTraceServiceRequest()
     for key, spans in groups.items():
         resource = Resource(attributes=_attributes(dict(zip(RESOURCE_KEYS, key, strict=True))))
@@ -147,12 +167,12 @@ def export(
     timeout_s: float = 10.0,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Post ``records`` to the collector in batches; returns how many were sent. Raises
-    ``ExportError`` when a batch still fails after ``retries`` (5xx, 429, network errors are
-    retried with backoff; other 4xx are not)."""
+    """Post the exportable ``records`` to the collector in batches; returns how many were sent
+    (others are skipped). Raises ``ExportError`` when a batch still fails after ``retries``
+    (429, 502, 503, 504 and network errors are retried with backoff; other statuses are not)."""
     target = endpoint(url)
     sent = 0
-    for chunk in _batches(records, batch):
+    for chunk in _batches(filter(exportable, records), batch):
         body = to_request(chunk).SerializeToString()
         _post(target, body, dict(headers or {}), retries, timeout_s)
         sent += len(chunk)
@@ -174,10 +194,19 @@ def _post(url: str, body: bytes, headers: dict[str, str], retries: int, timeout_
                 response.read()
                 return
         except urllib.error.HTTPError as exc:
-            if exc.code not in {429, 502, 503, 504} and exc.code < 500 or attempt == retries:
+            if exc.code not in RETRYABLE or attempt == retries:
                 raise ExportError(f"{url} answered {exc.code} {exc.reason}") from None
+            wait = _retry_after(exc.headers.get("Retry-After"), attempt)
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             if attempt == retries:
                 reason = getattr(exc, "reason", exc)
                 raise ExportError(f"cannot reach {url}: {reason}") from None
-        time.sleep(min(8.0, 0.5 * 2**attempt))
+            wait = _retry_after(None, attempt)
+        time.sleep(wait)
+
+
+def _retry_after(header: str | None, attempt: int) -> float:
+    """Seconds to wait: the server's ``Retry-After`` (capped at 30 s), else 0.5 s doubling."""
+    if header and header.strip().isdigit():
+        return min(30.0, float(header.strip()))
+    return min(8.0, 0.5 * 2**attempt)

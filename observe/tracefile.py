@@ -137,7 +137,9 @@ class TraceFile:
         self.path = path
         self._handler = _RotatingLines(path, max_bytes, retention_days)
         self._handler.setLevel(logging.INFO)
-        self._queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        # queue.Queue (not SimpleQueue): the listener marks each record done, so flush() can
+        # wait with join() while the writer thread keeps running (safe from any thread).
+        self._queue: queue.Queue[logging.LogRecord] = queue.Queue()
         self._listener = logging.handlers.QueueListener(self._queue, self._handler)
         self._listener.start()
         self._closed = False
@@ -151,10 +153,8 @@ class TraceFile:
 
     def flush(self) -> None:
         """Wait until every queued line is on disk (used by tests and readers in-process)."""
-        if self._closed:
-            return
-        self._listener.stop()  # drains the queue
-        self._listener.start()
+        if not self._closed:
+            self._queue.join()
 
     def close(self) -> None:
         """Drain the queue and close the file; later writes are ignored."""
@@ -182,6 +182,7 @@ def trace_records(live: Path, since_ns: int = 0) -> Iterator[dict[str, Any]]:
                     continue
                 if not isinstance(record, dict):
                     continue
-                if int(record.get("start_time_unix_nano") or since_ns) < since_ns:
+                start = record.get("start_time_unix_nano")
+                if since_ns and isinstance(start, int) and start < since_ns:
                     continue
                 yield record

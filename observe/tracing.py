@@ -145,6 +145,20 @@ def map_strings(value: Any, change: Callable[[str], str]) -> Any:
     return value
 
 
+def plain(value: Any) -> Any:
+    """``value`` as JSON data: sets become sorted lists, objects JSON cannot hold their
+    ``str``, so the redaction processors see every string that will be written."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(str(plain(v)) for v in value)
+    return str(value)
+
+
 def content_processor(keep_content: bool, redactor: Redactor) -> structlog.types.Processor:
     """Drop ``app.content.*`` attributes, or PII-redact them when ``keep_content`` is on;
     always PII-redact ``app.redacted.*`` ones."""
@@ -165,10 +179,10 @@ def content_processor(keep_content: bool, redactor: Redactor) -> structlog.types
 
 
 def secrets_processor(redactor: Redactor) -> structlog.types.Processor:
-    """Replace credentials anywhere in the record."""
+    """Make the record plain JSON data, then replace credentials anywhere in it."""
 
     def process(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
-        return {k: map_strings(v, redactor.secrets) for k, v in event_dict.items()}
+        return {k: map_strings(plain(v), redactor.secrets) for k, v in event_dict.items()}
 
     return process
 

@@ -7,6 +7,7 @@ The dashboard listens on 127.0.0.1 without a token; on any other interface it ne
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from datetime import UTC, datetime
@@ -41,7 +42,10 @@ def dashboard(
     ),
     token: Annotated[
         str | None,
-        typer.Option(envvar="ASSISTANT_DASHBOARD_TOKEN", help="Required off loopback."),
+        typer.Option(
+            help="Required off loopback (default: ASSISTANT_DASHBOARD_TOKEN, else a random one "
+            "printed at start); on loopback, given here, it is required too."
+        ),
     ] = None,
     traces: TracesOption = None,
 ) -> None:
@@ -49,10 +53,12 @@ def dashboard(
     from aiohttp import web
 
     from observe.dashboard.queries import Panels
-    from observe.dashboard.server import dashboard_app, is_loopback
+    from observe.dashboard.server import LOOPBACK_HOSTS, dashboard_app, is_loopback
     from observe.dashboard.store import TraceStore
 
     path = live_path(traces)
+    if not is_loopback(host) and not token:
+        token = os.environ.get("ASSISTANT_DASHBOARD_TOKEN") or None
     if not is_loopback(host) and not token:
         token = secrets.token_urlsafe(24)
         err.print(f"[yellow]{host} is not loopback: a token is required; generated one.[/]")
@@ -69,11 +75,16 @@ def dashboard(
                 else ""
             )
         )
-        return dashboard_app(Panels(store), token=None if is_loopback(host) else token)
+        # Loopback: open unless a token was given, and only for loopback Host names.
+        return dashboard_app(
+            Panels(store),
+            token=token or None,
+            hosts=LOOPBACK_HOSTS if is_loopback(host) else None,
+        )
 
     app = run_command(build)
     shown = "localhost" if is_loopback(host) else host
-    query = "" if is_loopback(host) else f"?token={token}"
+    query = f"?token={token}" if token else ""
     out.print(f"Dashboard on http://{shown}:{port}/{query} — Ctrl-C stops it.")
     web.run_app(app, host=host, port=port, print=None)
 
@@ -115,8 +126,8 @@ def line_of(record: dict[str, Any]) -> str:
     took = f"{ms:>9.1f} ms" if isinstance(ms, int | float) else " " * 12
     extra = " ".join(f"{k.removeprefix('app.')}={v}" for k, v in keep.items())
     return (
-        f"{when} {str(record.get('trace_id', ''))[:8]} {record.get('name', '?'):<28} {took} "
-        f"{record.get('status', record.get('record', '')):<5} {extra}"
+        f"{when} {str(record.get('trace_id') or '')[:8]} {str(record.get('name') or '?'):<28} "
+        f"{took} {str(record.get('status') or record.get('record') or ''):<5} {extra}"
     )
 
 
@@ -253,19 +264,19 @@ def export_traces(
     """Send the trace log to Langfuse, Phoenix or any OpenTelemetry collector as OTLP."""
     from rich.progress import Progress
 
-    from observe.otlp import ExportError, export
+    from observe.otlp import ExportError, export, exportable
     from observe.tracefile import trace_records
 
     headers = {}
     for pair in header or []:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            err.print(f"--header {pair!r}: expected Name=value")
+        if not sep or not key.strip() or any(c in pair for c in "\r\n"):
+            err.print(f"--header {pair!r}: expected Name=value on one line")
             raise typer.Exit(2)
         headers[key.strip()] = value.strip()
     path = live_path(traces)
     start = since_ns(since)
-    total = sum(1 for r in trace_records(path, start) if r.get("record") in {"span", "eval"})
+    total = sum(1 for r in trace_records(path, start) if exportable(r))
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("exporting", total=total)
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -61,19 +62,58 @@ def _token_guard(token: str | None, prefix: str) -> Callable[..., Awaitable[web.
                 text="This dashboard needs its token: open it with ?token=… "
                 "(ASSISTANT_DASHBOARD_TOKEN, or the one `assistant dashboard` printed).",
             )
-        response = await handler(request)
+        if request.query.get("token") and request.method == "GET" and _is_page(request, prefix):
+            # Keep the token in a cookie and take it out of the address bar (history, proxies).
+            clean = request.rel_url.with_query(
+                {k: v for k, v in request.query.items() if k != "token"}
+            )
+            response: web.StreamResponse = web.HTTPSeeOther(location=str(clean))
+        else:
+            response = await handler(request)
         if request.query.get("token"):
-            response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path=prefix)
+            response.set_cookie(
+                COOKIE, token, httponly=True, samesite="Strict", path=prefix, secure=request.secure
+            )
         return response
 
     return guard
 
 
+def _is_page(request: web.Request, prefix: str) -> bool:
+    return request.path in {prefix, prefix.rstrip("/") or "/"}
+
+
+def _host_guard(hosts: frozenset[str] | None) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Refuse requests whose ``Host`` is not one of ``hosts`` (DNS rebinding: a web page that
+    points its own name at 127.0.0.1 cannot read a loopback dashboard)."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if hosts is not None:
+            try:
+                name = (request.url.host or "").lower()
+            except ValueError:
+                name = ""
+            if name not in hosts:
+                return web.Response(status=421, text=f"unexpected Host {request.host!r}")
+        return await handler(request)
+
+    return guard
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def dashboard_app(
-    panels: Panels, *, token: str | None = None, prefix: str = "/"
+    panels: Panels,
+    *,
+    token: str | None = None,
+    prefix: str = "/",
+    hosts: frozenset[str] | None = None,
 ) -> web.Application:
-    """The dashboard over ``panels``; ``token`` protects every route (``None``: open)."""
-    app = web.Application(middlewares=[_token_guard(token, prefix)])
+    """The dashboard over ``panels``; ``token`` protects every route (``None``: open);
+    ``hosts`` limits the ``Host`` header (``LOOPBACK_HOSTS`` for an open loopback server)."""
+    app = web.Application(middlewares=[_host_guard(hosts), _token_guard(token, prefix)])
 
     async def page(_request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
@@ -108,5 +148,10 @@ def dashboard_app(
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` only listens on this machine."""
-    return host in {"127.0.0.1", "::1", "localhost"} or host.startswith("127.")
+    """Whether the interface ``host`` only listens on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

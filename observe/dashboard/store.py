@@ -119,6 +119,8 @@ def shared_store(live_path: Path) -> TraceStore:
 class _Tracked:
     file_id: int
     offset: int = 0
+    head: bytes = b""
+    """The file's first bytes: tells a reused inode number from the file first seen."""
 
 
 class TraceStore:
@@ -170,30 +172,44 @@ class TraceStore:
     def _load_new(self) -> bool:
         changed = False
         for key, path in self._present().items():
+            head = _head(path)
             tracked = self._files.get(key)
+            if tracked is not None and (
+                tracked.head != head[: len(tracked.head)] or _size(path) < tracked.offset
+            ):
+                # Another file under a reused inode number, or the file was truncated: the
+                # rows read from it are stale.
+                self._drop(self._files.pop(key).file_id)
+                tracked, changed = None, True
             if tracked is None:
                 tracked = self._files[key] = _Tracked(self._next_id)
                 self._next_id += 1
+            if len(tracked.head) < len(head):
+                tracked.head = head
             while chunk := _read_whole_lines(path, tracked.offset):
-                tracked.offset += len(chunk)
                 self._insert(chunk, tracked.file_id)
+                tracked.offset += len(chunk)  # only once the rows are in
                 changed = True
         return changed
 
     def _forget_deleted(self) -> bool:
-        gone = [key for key in self._files if key not in self._present()]
+        present = self._present()
+        gone = [key for key in self._files if key not in present]
         for key in gone:
-            file_id = self._files.pop(key).file_id
-            self.db.execute("DELETE FROM spans WHERE file_id = ?", [file_id])
-            self.db.execute("DELETE FROM evals WHERE file_id = ?", [file_id])
+            self._drop(self._files.pop(key).file_id)
         return bool(gone)
+
+    def _drop(self, file_id: int) -> None:
+        self.db.execute("DELETE FROM spans WHERE file_id = ?", [file_id])
+        self.db.execute("DELETE FROM evals WHERE file_id = ?", [file_id])
 
     def _insert(self, chunk: bytes, file_id: int) -> None:
         with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as tmp:
             tmp.write(chunk)
         try:
             source = (
-                f"read_json('{tmp.name}', format='newline_delimited', ignore_errors=true, "
+                f"read_json('{tmp.name.replace(chr(39), chr(39) * 2)}', "
+                "format='newline_delimited', ignore_errors=true, "
                 f"columns={_COLUMNS})"
             )
             self.db.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM {source}")
@@ -227,6 +243,24 @@ class TraceStore:
             self.db.execute("DROP TABLE incoming")
         finally:
             os.unlink(tmp.name)
+
+
+HEAD_BYTES = 256
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(HEAD_BYTES)
+    except OSError:
+        return b""
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _read_whole_lines(path: Path, offset: int, limit: int = READ_CHUNK_BYTES) -> bytes:

@@ -113,3 +113,17 @@ async def test_the_dashboard_is_closed_without_a_configured_token(
         assert status == 403
     finally:
         await stop_env(closed)
+
+
+async def test_the_token_leaves_the_address_bar_once_the_cookie_is_set(env: SlackEnv) -> None:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get(
+            f"{env.url}/dashboard/?token={TOKEN}&range=7d", allow_redirects=False
+        ) as response:
+            assert response.status == 303
+            assert response.headers["Location"] == "/dashboard/?range=7d"
+            cookie = response.cookies["assistant_dashboard"]
+            assert cookie["httponly"] and cookie["samesite"] == "Strict"
+            assert cookie["path"] == "/dashboard/"
+        async with session.get(f"{env.url}/dashboard/?range=7d") as page:
+            assert page.status == 200

@@ -131,8 +131,38 @@ def test_off_loopback_every_request_needs_the_token(tmp_path: Path, given: str |
     assert f"?token={token}" in printed
     server, port = start_dashboard(tmp_path, "--host", "0.0.0.0", "--token", token)
     try:
-        status, body = get(f"http://127.0.0.1:{port}/?token={token}")
-        assert status == 200 and "ops dashboard" in body
+        # As a browser does: ?token= once sets the cookie and redirects to the clean address.
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with browser.open(f"http://127.0.0.1:{port}/?token={token}", timeout=5) as page:
+            assert page.status == 200 and "ops dashboard" in page.read().decode()
+            assert "token" not in page.url
+        with browser.open(f"http://127.0.0.1:{port}/api/facets", timeout=5) as api:
+            assert api.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_loopback_dashboard_refuses_other_host_names_and_honours_a_given_token(
+    tmp_path: Path,
+) -> None:
+    """DNS rebinding: a page whose own name resolves to 127.0.0.1 must not read the data."""
+    server, port = start_dashboard(tmp_path)
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/summary", headers={"Host": "attacker.example"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 421
+        assert get(f"http://localhost:{port}/api/facets")[0] == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    server, port = start_dashboard(tmp_path, "--token", "loop-token")
+    try:
+        assert get(f"http://127.0.0.1:{port}/api/summary")[0] == 401
+        assert get(f"http://127.0.0.1:{port}/api/summary?token=loop-token")[0] == 200
     finally:
         server.terminate()
         server.wait(timeout=30)

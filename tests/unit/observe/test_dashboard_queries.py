@@ -223,3 +223,28 @@ def test_the_store_follows_appends_rotation_retention_and_broken_lines(
     assert panels.totals(Filters())["turns"] == sum(
         r["record"] == "span" and r["name"] == "turn" for r in turns
     )
+
+
+def test_a_file_replaced_under_the_same_inode_is_read_again(log: tuple, tmp_path: Path) -> None:
+    """Retention can free an inode number that the next live file reuses; truncation too."""
+    source, _ = log
+    lines = source.read_text().splitlines(keepends=True)
+    live = tmp_path / "traces.jsonl"
+    live.write_text("".join(lines[:500]))
+    store = TraceStore(live)
+    store.refresh(force=True)
+    with live.open("r+") as f:  # same inode, other content, shorter
+        f.truncate(0)
+        f.write("".join(lines[600:700]))
+    store.refresh(force=True)
+    count = (
+        store.query("SELECT count(*) AS n FROM spans")[0]["n"]
+        + store.query("SELECT count(*) AS n FROM evals")[0]["n"]
+    )
+    assert count == 100
+    with live.open("r+") as f:  # same inode, same length, other first line
+        f.truncate(0)
+        f.write("".join(lines[800:900]))
+    store.refresh(force=True)
+    ids = {r["span_id"] for r in store.query("SELECT span_id FROM spans")}
+    assert ids <= {json.loads(x)["span_id"] for x in lines[800:900]}

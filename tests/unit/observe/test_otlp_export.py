@@ -24,11 +24,14 @@ class Receiver:
         self.requests: list[ExportTraceServiceRequest] = []
         self.headers: list[dict[str, str]] = []
         self.fail_first = 0
+        self.fail_status = 503
+        self.attempts = 0
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.attempts += 1
         if self.fail_first:
             self.fail_first -= 1
-            return web.Response(status=503)
+            return web.Response(status=self.fail_status, headers={"Retry-After": "0"})
         assert request.content_type == "application/x-protobuf"
         self.requests.append(ExportTraceServiceRequest.FromString(await request.read()))
         self.headers.append(dict(request.headers))
@@ -132,5 +135,12 @@ async def test_a_failing_collector_is_retried_then_reported(
     sink.fail_first = 10
     with pytest.raises(ExportError, match="503"):
         await asyncio.to_thread(export, records, url, retries=1)
+    sink.fail_status, sink.fail_first, sink.attempts = 500, 10, 0
+    with pytest.raises(ExportError, match="500"):
+        await asyncio.to_thread(export, records, url, retries=3)
+    assert sink.attempts == 1, "a 500 is not retried (OTLP retries 429, 502, 503, 504 only)"
+    skipped = [*records, {"record": "span", "name": "broken"}, {"record": "error"}]
+    sink.fail_first = 0
+    assert await asyncio.to_thread(export, skipped, url) == 4, "unconvertible records skipped"
     with pytest.raises(ExportError, match="cannot reach"):
         await asyncio.to_thread(export, records, "http://127.0.0.1:9", retries=0)

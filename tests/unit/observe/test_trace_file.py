@@ -193,3 +193,41 @@ async def test_trace_context_follows_async_tasks(tmp_path: Path) -> None:
     records = {r["name"]: r for r in lines(path)}
     assert records["a"]["parent_span_id"] == records["b"]["parent_span_id"] == root.span_id
     assert records["a"]["trace_id"] == records["b"]["trace_id"] == root.trace_id
+
+
+def test_flushes_from_several_threads_keep_the_writer_alive(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "traces.jsonl"
+    file = TraceFile(path)
+
+    def work(tag: str) -> None:
+        for n in range(50):
+            file.write(f'{{"t": "{tag}", "n": {n}}}')
+            file.flush()
+
+    threads = [threading.Thread(target=work, args=(tag,)) for tag in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    file.write('{"t": "last"}')
+    file.close()
+    assert path.read_text().count("\n") == 101
+
+
+def test_sets_and_objects_are_redacted_like_strings(tmp_path: Path) -> None:
+    class Message:
+        def __str__(self) -> str:
+            return "mail jane.doe@example.com"
+
+    path = tmp_path / "traces.jsonl"
+    tracer = Tracer(path, redactor=REDACTOR)
+    key = "sk-proj-" + "Ab3dE6gH9jK2mN5pQ8rS1tU4vW7xY0zA"
+    with tracer.span("odd", attributes={"app.redacted.question": Message(), "app.keys": {key}}):
+        pass
+    tracer.close()
+    text = path.read_text()
+    assert "jane.doe@example.com" not in text and key not in text
+    (record,) = lines(path)
+    assert "<EMAIL>" in record["attributes"]["app.redacted.question"]
