@@ -67,8 +67,18 @@ class _LoadedModel:
     lock: threading.Lock
 
 
-@lru_cache(maxsize=2)
+_LOAD_LOCK = threading.Lock()
+"""One load at a time: llama.cpp silences output by swapping the process's stdout/stderr file
+descriptors while it loads, and two loads at once leave them pointing at /dev/null for good."""
+
+
 def _load_llama(path: str, n_ctx: int, n_threads: int) -> _LoadedModel:
+    with _LOAD_LOCK:
+        return _load_llama_once(path, n_ctx, n_threads)
+
+
+@lru_cache(maxsize=2)
+def _load_llama_once(path: str, n_ctx: int, n_threads: int) -> _LoadedModel:
     from llama_cpp import Llama
 
     llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, seed=SEED, verbose=False)

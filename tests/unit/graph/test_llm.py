@@ -63,3 +63,23 @@ def test_any_gguf_file_on_disk_can_be_the_local_model(tmp_path) -> None:  # type
     with pytest.raises(ConfigError, match="not a .gguf file") as caught:
         local_model_path(f"local:{tmp_path / 'missing.gguf'}")
     assert "ASSISTANT_CHAT_MODEL" in (caught.value.hint or "")
+
+
+def test_two_first_loads_at_once_leave_stdout_and_stderr_alone() -> None:
+    """llama.cpp swaps fds 1 and 2 while it loads; two loads racing once left them on
+    /dev/null for the rest of the process (``eval calibrate --json`` printed nothing)."""
+    import os
+    import threading
+
+    from graph.llm import _load_llama, _load_llama_once, local_model_path
+
+    before = (os.fstat(1).st_ino, os.fstat(2).st_ino)
+    _load_llama_once.cache_clear()
+    path = str(local_model_path())
+    threads = [threading.Thread(target=_load_llama, args=(path, 512, 1)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (os.fstat(1).st_ino, os.fstat(2).st_ino) == before
+    _load_llama_once.cache_clear()
