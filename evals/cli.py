@@ -24,11 +24,14 @@ DataFiles = Annotated[list[Path], typer.Option("--data", help="A JSON-lines file
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``bench``, ``train``, ``data`` and ``slack-double`` to the ``assistant`` command."""
+    """Add ``bench``, ``train``, ``data``, ``eval`` and ``slack-double`` to ``assistant``."""
     app.add_typer(bench_app, name="bench")
     app.add_typer(train_app, name="train")
     app.add_typer(data_app, name="data")
     app.command("slack-double")(slack_double)
+    from evals.eval_cli import eval_app
+
+    app.add_typer(eval_app, name="eval")
 
 
 def bench_intents_command(data: Path) -> IntentReport:

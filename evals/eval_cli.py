@@ -1,0 +1,193 @@
+"""``assistant eval …``: AI judges, validated against human labels.
+
+``eval calibrate --labels F --judge-name refusal [--judge MODEL] [--json]`` runs one judge on
+labelled rows and prints accuracy, TPR, TNR, Cohen's κ and the confusion matrix (with
+``--json``: one object with ``n``, ``accuracy``, ``kappa``, ``tpr``, ``tnr`` and more), then
+stores TPR/TNR in the data dir for bias-corrected pass rates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.support import JsonOption, err, out, print_json, run_async, run_command
+
+eval_app = typer.Typer(
+    help="AI-judge evaluation, checked against human labels.", no_args_is_help=True
+)
+
+JUDGE_TOKENS = 48
+"""A verdict and one sentence of reason."""
+
+
+def judge_model(spec: str | None) -> tuple[object, str]:
+    """The chat model a judge runs on: ``spec`` (``local``, ``openai:gpt-4o-mini`` …) or the
+    configured chat model; the model's name for the record."""
+    from graph.llm import build_chat_model
+    from graph.settings import load_settings
+
+    overrides: dict[str, object] = {"max_answer_tokens": JUDGE_TOKENS}
+    if spec:
+        overrides["chat_model"] = spec
+    settings = load_settings(**overrides)
+    return build_chat_model(settings), settings.chat_model
+
+
+def judges_file() -> Path:
+    """Where calibrations are kept: ``<data dir>/evals/judges.json``."""
+    from graph.settings import load_settings
+
+    return load_settings().data_dir / "evals" / "judges.json"
+
+
+@eval_app.command("traces")
+def traces_command(
+    judge_name: Annotated[str, typer.Option("--judge-name", help="refusal, answer_relevance…")] = (
+        "refusal"
+    ),
+    judge: Annotated[
+        str | None, typer.Option("--judge", help="Judge model (default: the configured one).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Only turns newer than 30m, 24h, 7d…")] = None,
+    sample: Annotated[int | None, typer.Option(min=1, help="Judge a random sample.")] = None,
+    budget: Annotated[
+        int | None, typer.Option(min=1, help="At most this many judge calls.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Calls in flight.")] = 2,
+    as_json: JsonOption = False,
+) -> None:
+    """Judge logged turns (content capture must have been on) and write the results to the log;
+    prints the pass rate, corrected for the judge's calibrated errors when it has one."""
+    from rich.progress import Progress
+
+    from bot.cli.traces import since_ns
+    from evals.judges import JUDGES
+    from evals.trace_eval import evaluate_traces, load_calibration
+    from graph.factories import open_tracer
+    from graph.settings import load_settings
+    from observe.errors import ConfigError
+
+    start = since_ns(since)
+
+    def prepare() -> tuple:
+        if judge_name not in JUDGES or JUDGES[judge_name].needs_context:
+            usable = sorted(n for n, j in JUDGES.items() if not j.needs_context)
+            raise ConfigError(f"no trace judge {judge_name!r}", hint=f"one of {usable}")
+        model, name = judge_model(judge)
+        settings = load_settings()
+        return JUDGES[judge_name], model, name, settings
+
+    rubric, model, name, settings = run_command(prepare)
+    tracer = open_tracer(settings)
+    calibration = load_calibration(judges_file(), rubric)
+    with Progress(console=err, transient=True, disable=as_json) as progress:
+        task = progress.add_task(f"{judge_name} on {name}", total=None)
+
+        def advance(n: int) -> None:
+            if n >= 0:
+                progress.update(task, total=n)
+            else:
+                progress.advance(task)
+
+        try:
+            report = run_async(
+                lambda: evaluate_traces(
+                    rubric,
+                    model,
+                    name,
+                    settings.traces_path,
+                    tracer,
+                    since_ns=start,
+                    sample=sample,
+                    concurrency=concurrency,
+                    budget=budget,
+                    calibration=calibration,
+                    progress=advance,
+                )
+            )
+        finally:
+            tracer.close()
+    data = report.to_dict()
+    if as_json:
+        print_json(data)
+        return
+    out.print(
+        f"[bold]{judge_name}[/] ({rubric.version}) on {name}: {report.judged} turn(s) judged "
+        f"now, {report.already_judged} earlier, {report.without_content} without content "
+        f"(of {report.turns_seen})"
+    )
+    if report.without_content and not report.judged:
+        out.print("  turns keep their text only with ASSISTANT_TRACE_CONTENT=true")
+    rate = report.observed_rate
+    if rate is not None:
+        out.print(f"  judged {rubric.positive}: {rate:.1%} of {report.judged - report.unparsed}")
+    if report.corrected:
+        c = report.corrected
+        out.print(
+            f"  corrected for the judge's errors: {c.corrected:.1%} "
+            f"(95% CI {c.low:.1%}–{c.high:.1%})"
+        )
+    elif rate is not None:
+        out.print("  not corrected: calibrate the judge first (assistant eval calibrate)")
+
+
+@eval_app.command("calibrate")
+def calibrate_command(
+    labels: Annotated[Path, typer.Option("--labels", help="JSONL rows {question, answer, label}.")],
+    judge_name: Annotated[str, typer.Option("--judge-name", help="refusal, groundedness, …")],
+    judge: Annotated[
+        str | None, typer.Option("--judge", help="Judge model (default: the configured one).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Calls in flight.")] = 2,
+    timeout: Annotated[float, typer.Option(min=1.0, help="Seconds per call.")] = 60.0,
+    as_json: JsonOption = False,
+) -> None:
+    """A judge's agreement with human labels: accuracy, TPR, TNR, Cohen's κ, confusion."""
+    from rich.progress import Progress
+
+    from evals.calibration import calibrate, load_labels, store
+    from evals.judges import JUDGES
+    from observe.errors import ConfigError
+
+    def prepare() -> tuple:
+        if judge_name not in JUDGES:
+            raise ConfigError(f"no judge {judge_name!r}", hint=f"one of {sorted(JUDGES)}")
+        rubric = JUDGES[judge_name]
+        rows = load_labels(labels, rubric)
+        model, name = judge_model(judge)
+        return rubric, rows, model, name
+
+    rubric, rows, model, name = run_command(prepare)
+    with Progress(console=err, transient=True, disable=as_json) as progress:
+        task = progress.add_task(f"{judge_name} on {name}", total=len(rows))
+        result = run_async(
+            lambda: calibrate(
+                rubric,
+                model,
+                name,
+                rows,
+                concurrency=concurrency,
+                timeout_s=timeout,
+                progress=lambda: progress.advance(task),
+            )
+        )
+    run_command(lambda: store(judges_file(), result, labels))
+    report = result.to_dict()
+    if as_json:
+        print_json(report)
+        return
+    a = result.agreement
+    out.print(f"[bold]{judge_name}[/] ({rubric.version}) on {name}, {a.n} labelled rows")
+    out.print(
+        f"  accuracy {report['accuracy']}  TPR {report['tpr']}  TNR {report['tnr']}  "
+        f"Cohen's κ {report['kappa']}  unparsed {result.unparsed}"
+    )
+    out.print(
+        f"  confusion: TP {a.tp}  FN {a.fn}  FP {a.fp}  TN {a.tn}  (positive = {rubric.positive!r})"
+    )
+    if result.errors:
+        out.print(f"  model errors: {result.errors}")
+    out.print(f"  stored in {judges_file()}")

@@ -1,0 +1,106 @@
+"""A local OpenAI-compatible chat server for tests: ``POST /v1/chat/completions``.
+
+``OpenAIDouble(reply=fn).start()`` listens on 127.0.0.1; ``fn(messages) -> str`` writes each
+answer (streamed as server-sent events when the request asks for ``stream``). Every request is
+kept in ``requests`` (method, headers, JSON body) so a test can check what a real provider
+client sent. ``fail_next`` makes the next calls answer 500 (retries), ``delay_s`` slows them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+Reply = Callable[[list[dict[str, Any]]], str]
+
+
+class OpenAIDouble:
+    """A tiny chat-completions endpoint; ``url`` is its ``/v1`` base."""
+
+    def __init__(self, reply: Reply, model: str = "double-1") -> None:
+        self.reply = reply
+        self.model = model
+        self.requests: list[dict[str, Any]] = []
+        self.fail_next = 0
+        self.delay_s = 0.0
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> OpenAIDouble:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._completions)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/v1"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append({"headers": dict(request.headers), "body": body})
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.fail_next:
+            self.fail_next -= 1
+            return web.json_response(
+                {"error": {"message": "boom", "type": "server_error"}}, status=500
+            )
+        text = self.reply(body.get("messages", []))
+        words = len(text.split())
+        usage = {"prompt_tokens": 10, "completion_tokens": words, "total_tokens": 10 + words}
+        if not body.get("stream"):
+            return web.json_response(
+                {
+                    "id": f"chatcmpl-{len(self.requests)}",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": self.model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": text},
+                        }
+                    ],
+                    "usage": usage,
+                }
+            )
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for n, word in enumerate(text.split(" ")):
+            chunk = {
+                "id": "chatcmpl-s",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": self.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"content": (" " if n else "") + word},
+                        "finish_reason": None,
+                    }
+                ],
+            }
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        last = {
+            "id": "chatcmpl-s",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": self.model,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            "usage": usage,
+        }
+        await response.write(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
+        await response.write_eof()
+        return response
