@@ -21,6 +21,7 @@ no_sources, timings_ms: {first_text, total}}``, so answers can be scored other w
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 import uuid
@@ -53,6 +54,28 @@ def cites(citations: list[dict[str, Any]], source: str) -> bool:
     )
 
 
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+OVERLAP = 0.5
+"""Share of an answer's content terms its cited passages must hold (the deterministic check)."""
+
+
+def exact_checks(answer: str, citations: list[dict[str, Any]]) -> dict[str, bool | None]:
+    """The checks that need no judge: the answer is not empty; every ``[n]`` in it names a
+    citation; the cited passages hold at least ``OVERLAP`` of its content terms (``None``:
+    no citation to check)."""
+    numbers = {int(c["n"]) for c in citations if "n" in c}
+    markers = {int(m) for m in _MARKER.findall(answer)}
+    cited_terms = set(content_terms(" ".join(str(c.get("text", "")) for c in citations)))
+    terms = set(content_terms(answer))
+    return {
+        "non_empty": bool(answer.strip()),
+        "citations_exist": markers <= numbers,
+        "cited_overlap": (
+            len(terms & cited_terms) / len(terms) >= OVERLAP if citations and terms else None
+        ),
+    }
+
+
 def score_row(row: Query, result: Any, first_text_ms: float | None) -> dict[str, Any]:
     """One answered row as ``--out`` writes it (plus the scores used for the summary)."""
     answer = str(result.answer)
@@ -68,6 +91,7 @@ def score_row(row: Query, result: Any, first_text_ms: float | None) -> dict[str,
         "no_sources": answer.startswith(NO_SOURCES_ANSWER[:40]),
         "cites_gold": cites(result.citations, row.source),
         "gold_words": gold_word_share(answer, row.answer),
+        "checks": exact_checks(answer, list(result.citations)),
         "timings_ms": {
             "first_text": round(first_text_ms if first_text_ms is not None else total, 1),
             "total": round(total, 1),
@@ -87,6 +111,7 @@ def summarise(scored: list[dict[str, Any]], model: str) -> dict[str, Any]:
     total = [s["timings_ms"]["total"] / 1000 for s in scored]
     replaced = sum(s["replaced"] for s in scored)
     no_sources = sum(s["no_sources"] for s in scored)
+    failed = [s for s in scored if any(v is False for v in s.get("checks", {}).values())]
     return {
         "model": model,
         "rows": n,
@@ -99,6 +124,8 @@ def summarise(scored: list[dict[str, Any]], model: str) -> dict[str, Any]:
         "first_text_s_p95": _rounded(percentile(first, 95)),
         "total_s_p50": _rounded(percentile(total, 50)),
         "total_s_p95": _rounded(percentile(total, 95)),
+        "checks_failed": round(len(failed) / n, 3),
+        "checks_failed_ids": [s["id"] for s in failed][:20],
     }
 
 

@@ -43,6 +43,48 @@ def judges_file() -> Path:
     return load_settings().data_dir / "evals" / "judges.json"
 
 
+@eval_app.command("dataset")
+def dataset_command(
+    data: Annotated[
+        Path, typer.Argument(help='JSON lines {"id", "question", "answer", "source"}.')
+    ],
+    gate: Annotated[
+        Path | None, typer.Option("--gate", help="YAML thresholds; exit 1 when one is missed.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="One JSON line per row.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the bot on a golden set with the configured model and data dir: gold source cited,
+    gold words, "couldn't find", exact checks (non-empty, citations exist, cited text overlaps
+    the answer), latency; with --gate, a regression gate for CI."""
+    from evals.answers import bench_answers
+    from evals.gate import load_gate
+    from knowledge.queries import load_queries
+
+    thresholds = run_command(lambda: load_gate(gate)) if gate is not None else None
+    rows = run_command(lambda: load_queries(data))[:limit]
+    summary = run_async(lambda: bench_answers(rows, out=out_path))
+    failures = thresholds.failures(summary) if thresholds is not None else []
+    summary["gate"] = {"passed": not failures, "failures": failures} if thresholds else None
+    if as_json:
+        print_json(summary)
+    else:
+        s = summary
+        out.print(
+            f"{s['rows']} questions on {s['model']}: cites gold {s['cites_gold']:.1%}, "
+            f"gold words {s['gold_words']}, couldn't find {s['couldnt_find']:.1%}, "
+            f"exact checks failed {s['checks_failed']:.1%}, total p95 {s['total_s_p95']} s",
+            highlight=False,
+        )
+        for line in failures:
+            err.print(f"[red]gate:[/] {line}", highlight=False)
+        if thresholds is not None and not failures:
+            out.print("gate passed")
+    if failures:
+        raise typer.Exit(1)
+
+
 @eval_app.command("traces")
 def traces_command(
     judge_name: Annotated[str, typer.Option("--judge-name", help="refusal, answer_relevance…")] = (
