@@ -26,14 +26,18 @@ JUDGE_TOKENS = 48
 def judge_model(spec: str | None) -> tuple[object, str]:
     """The chat model a judge runs on: ``spec`` (``local``, ``openai:gpt-4o-mini`` …) or the
     configured chat model; the model's name for the record."""
-    from graph.llm import build_chat_model
+    from evals.judges import VERDICT_GRAMMAR
+    from graph.llm import LocalLlamaChat, build_chat_model
     from graph.settings import load_settings
 
     overrides: dict[str, object] = {"max_answer_tokens": JUDGE_TOKENS}
     if spec:
         overrides["chat_model"] = spec
     settings = load_settings(**overrides)
-    return build_chat_model(settings), settings.chat_model
+    model = build_chat_model(settings)
+    if isinstance(model, LocalLlamaChat):  # constrain it: a tiny model often forgets the verdict
+        model = model.model_copy(update={"grammar": VERDICT_GRAMMAR})
+    return model, settings.chat_model
 
 
 def judges_file() -> Path:

@@ -21,6 +21,12 @@ SYSTEM = (
     "You are a strict evaluator. Read the rubric, then the material, and reply with YES or NO "
     "on the first line and one short sentence of reason on the second."
 )
+VERDICT_GRAMMAR = r"""
+root ::= verdict "\n" reason
+verdict ::= "YES" | "NO"
+reason ::= [^\n]+
+"""
+"""GBNF for a model that can be constrained (the local one): a verdict, then one line."""
 _VERDICT = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 
 

@@ -115,6 +115,13 @@ def fit_to_context(
     return fitted
 
 
+@lru_cache(maxsize=8)
+def _grammar(text: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
+
+
 class LocalLlamaChat(BaseChatModel):
     """A GGUF chat model run in-process by llama.cpp; one generation at a time, off the loop."""
 
@@ -123,6 +130,8 @@ class LocalLlamaChat(BaseChatModel):
     n_threads: int = 2
     max_tokens: int = 256
     temperature: float = 0.1
+    grammar: str | None = None
+    """A GBNF grammar every reply must follow (an AI judge's ``YES``/``NO`` + reason)."""
 
     @property
     def _llm_type(self) -> str:
@@ -170,6 +179,7 @@ class LocalLlamaChat(BaseChatModel):
                 temperature=self.temperature,
                 stop=stop,
                 stream=True,
+                grammar=_grammar(self.grammar) if self.grammar else None,
             )
             for part in stream:
                 if cancelled.is_set():

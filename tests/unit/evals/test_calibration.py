@@ -99,6 +99,7 @@ def test_the_json_contract_with_the_real_local_model(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert {"n", "accuracy", "kappa", "tpr", "tnr"} <= set(report) and report["n"] == 4
     assert report["model"] == "local"
+    assert report["unparsed"] == 0, "the local judge is held to YES/NO by a grammar"
     assert (tmp_path / "data" / "evals" / "judges.json").exists()
     bad = run_cli(
         "eval",
