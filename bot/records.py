@@ -7,7 +7,11 @@ Keys (all with a TTL):
 - ``slack:share:{trace_id}`` → an ephemeral answer waiting for "Share in channel" (redacted:
   it is posted for everyone), and ``slack:sharing:{trace_id}`` while one click posts it;
 - ``slack:last:{team}:{user}`` → trace id of the user's latest answer (target of
-  ``/assistant feedback``).
+  ``/assistant feedback``);
+- ``slack:case:{trace_id}`` → the redacted question, answer and sources of an answer, kept a
+  week so a 👎 with a reason can become a regression case;
+- ``eval:regressions`` (a list, no TTL, newest 10,000 kept) → those cases, waiting for review
+  (``assistant eval regressions --out FILE``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from redis.asyncio import Redis
 
 WEEK_S = 7 * 24 * 3600
 DAY_S = 24 * 3600
+REGRESSIONS_KEY = "eval:regressions"
+MAX_REGRESSIONS = 10_000
 SHARE_CLAIM_S = 120
 """How long one click owns a share while posting it (longer than the client's 429 retries)."""
 
@@ -74,6 +80,17 @@ class SlackRecords:
     async def release_share(self, trace_id: str) -> None:
         """Posting failed: keep the share and let the next click try again."""
         await self.redis.delete(f"{self.prefix}:sharing:{trace_id}")
+
+    async def save_case(self, trace_id: str, case: dict[str, Any]) -> None:
+        await self.redis.set(f"{self.prefix}:case:{trace_id}", json.dumps(case), ex=WEEK_S)
+
+    async def case(self, trace_id: str) -> dict[str, Any] | None:
+        return _json(await self.redis.get(f"{self.prefix}:case:{trace_id}"))
+
+    async def add_regression(self, row: dict[str, Any]) -> None:
+        """Queue a regression case for review (the newest ``MAX_REGRESSIONS`` are kept)."""
+        await self.redis.rpush(REGRESSIONS_KEY, json.dumps(row))
+        await self.redis.ltrim(REGRESSIONS_KEY, -MAX_REGRESSIONS, -1)
 
     async def set_last_trace(self, team: str, user: str, trace_id: str) -> None:
         await self.redis.set(f"{self.prefix}:last:{team}:{user}", trace_id, ex=WEEK_S)

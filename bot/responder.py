@@ -88,6 +88,20 @@ def slack_thread_loader(client: AsyncWebClient, request: TurnRequest) -> Any:
     return load
 
 
+def regression_seed(result: TurnResult) -> dict[str, Any]:
+    """What a 👎 on this answer turns into a regression case: redacted question and answer,
+    the cited and the retrieved sources (no chunk text)."""
+    return {
+        "question": redact_pii(result.question),
+        "bad_answer": redact_pii(result.answer),
+        "cited": [
+            {"n": c["n"], "source": c["source"], "heading": c["heading"]} for c in result.citations
+        ],
+        "retrieved": [{"source": d["source"], "heading": d["heading"]} for d in result.retrieved],
+        "intent": result.intent,
+    }
+
+
 class SlackResponder:
     """Runs one ``TurnRequest`` end to end."""
 
@@ -198,6 +212,7 @@ class SlackResponder:
         await self.records.join_thread(request.thread_key, request.user)
         await self.records.save_explanation(result.trace_id, explanation(result))
         await self.records.set_last_trace(request.team_id, request.user, result.trace_id)
+        await self.records.save_case(result.trace_id, regression_seed(result))
         if request.delivery == "ephemeral":
             # Posted for everyone on "Share": only redacted text, whatever the channel's policy
             # let the asker (and the model) see.

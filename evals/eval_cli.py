@@ -89,6 +89,45 @@ def dataset_command(
         raise typer.Exit(1)
 
 
+@eval_app.command("regressions")
+def regressions_command(
+    out_file: Annotated[Path, typer.Option("--out", help="The JSON-lines file to write.")],
+) -> None:
+    """Write the answers users marked 👎 with a reason as regression cases to review: fill in
+    ``answer`` and ``source`` (the right ones), set ``reviewed``, then run ``eval dataset``."""
+    import json
+
+    def export() -> int:
+        import redis
+
+        from bot.records import REGRESSIONS_KEY
+        from graph.services.embedded_redis import EmbeddedRedis
+        from graph.settings import load_settings
+
+        settings = load_settings()
+        embedded = (
+            None if settings.redis_url else EmbeddedRedis(settings.redis_dir, settings.redis_port)
+        )
+        try:
+            if embedded is not None:
+                embedded.start()
+            url = settings.redis_url or embedded.url  # type: ignore[union-attr]
+            client = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
+            rows = [json.loads(raw) for raw in client.lrange(REGRESSIONS_KEY, 0, -1)]
+            client.close()
+        finally:
+            if embedded is not None and embedded.started_here:
+                embedded.stop()
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
+        return len(rows)
+
+    count = run_command(export)
+    out.print(f"{count} regression case(s) written to {out_file}; review them before use")
+
+
 @eval_app.command("traces")
 def traces_command(
     judge_name: Annotated[str, typer.Option("--judge-name", help="refusal, answer_relevance…")] = (

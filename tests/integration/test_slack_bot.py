@@ -370,6 +370,14 @@ async def test_thumbs_down_opens_a_modal_and_both_land_in_the_trace_log(env: Sla
     labels = [e["attributes"].get("gen_ai.evaluation.score.label") for e in events]
     assert "negative" in labels and any("outdated" in str(label) for label in labels)
     assert "old docs" not in json.dumps(events), "feedback text is content: not logged by default"
+    # ... and the answer is queued as a regression case to review (redacted, no gold yet).
+    rows = [
+        json.loads(r) for r in await env.runtime.services.redis.lrange("eval:regressions", 0, -1)
+    ]
+    (case,) = [r for r in rows if r["trace_id"] == trace_id]
+    assert case["question"] == "How do I roll back a bad release?"
+    assert case["bad_answer"] and case["reasons"] == ["outdated"] and case["comment"] == "old docs"
+    assert case["reviewed"] is False and case["answer"] == "" and case["cited"]
 
 
 async def test_why_this_answer_shows_route_scores_and_trace(env: SlackEnv) -> None:
