@@ -9,19 +9,19 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from integration.cli_runner import ASSISTANT
 
 from evals.trace_gen import generate
 from graph.services.embedded_redis import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ASSISTANT = str(Path(sys.executable).with_name("assistant"))
+
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
 PANELS = (
     "totals",

@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import pytest
 
 from graph.services.embedded_redis import free_port
 from graph.settings import INTENTS
+from integration.cli_runner import run_assistant
 
-ASSISTANT = Path(sys.executable).parent / "assistant"
 DOCS = Path(__file__).parents[1] / "data" / "e2e"
 
 
@@ -29,23 +28,14 @@ def run(
     unset_prefixes: tuple[str, ...] = (),
     cwd: Path | None = None,
 ) -> subprocess.CompletedProcess:
-    environ = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(data_dir),
-        "ASSISTANT_REDIS_PORT": str(free_port()),
-        **(env or {}),
-    }
-    environ.pop("ASSISTANT_REDIS_URL", None)
-    for name in [name for name in environ if unset_prefixes and name.startswith(unset_prefixes)]:
-        del environ[name]
-    return subprocess.run(
-        [str(ASSISTANT), *args],
-        input=stdin,
-        capture_output=True,
-        env=environ,
-        cwd=cwd,
+    return run_assistant(
+        args,
+        data_dir,
+        env=env,
         timeout=timeout,
-        check=False,
+        unset_prefixes=unset_prefixes,
+        input=stdin,
+        cwd=cwd,
     )
 
 

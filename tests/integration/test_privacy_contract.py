@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from graph.services.embedded_redis import free_port
+from integration.cli_runner import ASSISTANT, run_assistant
 
-ASSISTANT = str(Path(sys.executable).with_name("assistant"))
 DOCS = Path(__file__).parents[1] / "data" / "e2e"
 PERSONAL = {
     "email": "jane.roe@example.org",
@@ -33,15 +32,7 @@ PERSONAL = {
 
 
 def run(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **env}
-    return subprocess.run(
-        [ASSISTANT, *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=environment,
-        cwd=data_dir.parent,
-    )
+    return run_assistant(list(args), data_dir, env=env, timeout=600, text=True, cwd=data_dir.parent)
 
 
 def forms(value: str) -> set[str]:

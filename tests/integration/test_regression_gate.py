@@ -5,14 +5,13 @@ what dropped, when answer quality is broken on purpose."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ASSISTANT = str(Path(sys.executable).with_name("assistant"))
+from integration.cli_runner import run_assistant
+
 SHARED = Path("/work/shared/datasets")
 FAQ_DOCS = SHARED / "python-docs" / "faq"
 GOLDEN = SHARED / "python-faq.jsonl"
@@ -20,12 +19,22 @@ GATE = Path(__file__).parents[1] / "data" / "golden-gate.yaml"
 
 
 def run(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ASSISTANT, *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **env},
+    return run_assistant(list(args), data_dir, env=env, timeout=900, text=True)
+
+
+def run_gate(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The CI gate's run: 20 golden questions against ``tests/data/golden-gate.yaml``."""
+    return run(
+        "eval",
+        "dataset",
+        str(GOLDEN),
+        "--limit",
+        "20",
+        "--gate",
+        str(GATE),
+        "--json",
+        data_dir=data_dir,
+        **env,
     )
 
 
@@ -37,17 +46,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_golden_set_passes_the_gate(data_dir: Path) -> None:
-    result = run(
-        "eval",
-        "dataset",
-        str(GOLDEN),
-        "--limit",
-        "20",
-        "--gate",
-        str(GATE),
-        "--json",
-        data_dir=data_dir,
-    )
+    result = run_gate(data_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads(result.stdout)
     assert summary["gate"] == {"passed": True, "failures": []}
@@ -59,18 +58,7 @@ def test_the_gate_fails_when_answer_quality_drops(data_dir: Path) -> None:
         "ASSISTANT_QUOTE_MIN_SIMILARITY": "0.99",
         "ASSISTANT_QUOTE_HEADING_SIMILARITY": "0.99",
     }
-    result = run(
-        "eval",
-        "dataset",
-        str(GOLDEN),
-        "--limit",
-        "20",
-        "--gate",
-        str(GATE),
-        "--json",
-        data_dir=data_dir,
-        **broken,
-    )
+    result = run_gate(data_dir, **broken)
     assert result.returncode == 1
     failures = json.loads(result.stdout)["gate"]["failures"]
     assert any(f.startswith("cites_gold") for f in failures)

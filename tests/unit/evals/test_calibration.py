@@ -5,14 +5,13 @@ code path against a local OpenAI-compatible server."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from integration.cli_runner import run_assistant
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
@@ -22,7 +21,6 @@ from evals.openai_double import OpenAIDouble
 from observe.errors import ConfigError
 
 REFUSAL = JUDGES["refusal"]
-ASSISTANT = str(Path(sys.executable).with_name("assistant"))
 LABELS = Path(__file__).parents[3] / ".." / "shared" / "datasets" / "refusal-labels.jsonl"
 
 ROWS = [
@@ -71,19 +69,14 @@ def test_bad_label_files_are_clear_errors(tmp_path: Path) -> None:
 
 
 def run_cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ASSISTANT, *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **env},
-    )
+    return run_assistant(list(args), data_dir, env=env, timeout=900, text=True)
 
 
-@pytest.mark.slow
-def test_the_json_contract_with_the_real_local_model(tmp_path: Path) -> None:
-    labels = write(tmp_path / "l.jsonl", ROWS)
-    result = run_cli(
+def calibrate_cli(
+    labels: Path, judge: str, data_dir: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``assistant eval calibrate`` of the refusal judge on ``labels`` with ``--json``."""
+    return run_cli(
         "eval",
         "calibrate",
         "--labels",
@@ -91,10 +84,17 @@ def test_the_json_contract_with_the_real_local_model(tmp_path: Path) -> None:
         "--judge-name",
         "refusal",
         "--judge",
-        "local",
+        judge,
         "--json",
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
+        **env,
     )
+
+
+@pytest.mark.slow
+def test_the_json_contract_with_the_real_local_model(tmp_path: Path) -> None:
+    labels = write(tmp_path / "l.jsonl", ROWS)
+    result = calibrate_cli(labels, "local", tmp_path / "data")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert {"n", "accuracy", "kappa", "tpr", "tnr"} <= set(report) and report["n"] == 4
@@ -131,17 +131,10 @@ async def test_a_real_provider_judges_over_http(tmp_path: Path, provider: OpenAI
     labels = write(tmp_path / "l.jsonl", ROWS)
     provider.fail_next = 1  # the first call fails: the judge retries it
     result = await asyncio.to_thread(
-        run_cli,
-        "eval",
-        "calibrate",
-        "--labels",
-        str(labels),
-        "--judge-name",
-        "refusal",
-        "--judge",
+        calibrate_cli,
+        labels,
         "openai:gpt-4o-mini",
-        "--json",
-        data_dir=tmp_path / "data",
+        tmp_path / "data",
         ASSISTANT_CHAT_BASE_URL=provider.url,
         OPENAI_API_KEY="sk-test-not-a-real-key",
     )
