@@ -15,24 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from evals.trace_gen import generate
-from observe.dashboard.queries import Filters, Panels
+from observe.dashboard.queries import PANELS, Filters, Panels
 from observe.dashboard.store import TraceStore
 from observe.stats import percentile
-
-QUERIES = (
-    "totals",
-    "volume",
-    "latency",
-    "first_text",
-    "cache",
-    "guards",
-    "intents",
-    "errors",
-    "usage",
-    "quality",
-    "gaps",
-    "recent",
-)
 
 
 @dataclass
@@ -79,10 +64,10 @@ def run(traces: Path | None, spans: int, repeats: int, work_dir: Path) -> Dashbo
     load_s = time.perf_counter() - started
     panels = Panels(store)
     filters = _filters(panels)
-    timings: dict[str, list[float]] = {name: [] for name in (*QUERIES, "summary")}
+    timings: dict[str, list[float]] = {name: [] for name in (*PANELS, "summary")}
     for n in range(repeats):
         chosen = filters[n % len(filters)]
-        for name in (*QUERIES, "summary"):
+        for name in (*PANELS, "summary"):
             t0 = time.perf_counter()
             getattr(panels, name)(chosen)
             timings[name].append((time.perf_counter() - t0) * 1000)

@@ -19,6 +19,22 @@ LOW_CONFIDENCE = 0.45
 """Intent confidence under which the classifier hands over to the model (``intent_threshold``)."""
 LOW_SIMILARITY = 0.45
 """A best retrieved passage under this cosine similarity marks a knowledge gap."""
+PANELS = (
+    "totals",
+    "volume",
+    "latency",
+    "first_text",
+    "cache",
+    "guards",
+    "intents",
+    "errors",
+    "usage",
+    "quality",
+    "gaps",
+    "recent",
+)
+"""The page's panels: each a ``Panels`` method of that name taking ``Filters`` (the page's
+``data-panel`` names too)."""
 RANGES = {
     "1h": timedelta(hours=1),
     "24h": timedelta(days=1),
@@ -314,20 +330,7 @@ class Panels:
 
     def summary(self, filters: Filters) -> dict[str, Any]:
         """Every panel at once (what the page loads)."""
-        return {
-            "totals": self.totals(filters),
-            "volume": self.volume(filters),
-            "latency": self.latency(filters),
-            "first_text": self.first_text(filters),
-            "cache": self.cache(filters),
-            "guards": self.guards(filters),
-            "intents": self.intents(filters),
-            "errors": self.errors(filters),
-            "usage": self.usage(filters),
-            "quality": self.quality(filters),
-            "gaps": self.gaps(filters),
-            "recent": self.recent(filters),
-        }
+        return {name: getattr(self, name)(filters) for name in PANELS}
 
 
 _WORD = re.compile(r"<[A-Z_]+>|[a-z0-9]+")

@@ -19,24 +19,11 @@ from integration.cli_runner import ASSISTANT
 
 from evals.trace_gen import generate
 from graph.services.embedded_redis import free_port
+from observe.dashboard.queries import PANELS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
-PANELS = (
-    "totals",
-    "volume",
-    "latency",
-    "first_text",
-    "cache",
-    "guards",
-    "intents",
-    "usage",
-    "quality",
-    "errors",
-    "gaps",
-    "recent",
-)
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
