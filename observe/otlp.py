@@ -106,36 +106,37 @@ def to_span(record: Mapping[str, Any]) -> Span:
     return span
 
 
-def exportable(record: Mapping[str, Any]) -> bool:
-    """Whether ``record`` is a span or evaluation with the ids and times OTLP needs."""
-    return record.get("record") in {"span", "eval"} and _convertible(record)
+EXPORTED = frozenset({"span", "eval"})
+"""The record types sent; ``error`` records (a line that could not be written) are not."""
+Converted = tuple[tuple[str, ...], Span]
 
 
-def _convertible(record: Mapping[str, Any]) -> bool:
-    try:
-        to_span(record)
-    except (KeyError, TypeError, ValueError, OverflowError):
-        return False
-    return True
-
-
-def to_request(records: Iterable[Mapping[str, Any]]) -> ExportTraceServiceRequest:
-    """The span and eval records grouped by their service resource; records that cannot be
-    converted (not a span or eval, missing or malformed ids or times) are skipped."""
-    groups: dict[tuple[str, ...], list[Span]] = {}
+def converted(records: Iterable[Mapping[str, Any]]) -> Iterator[Converted]:
+    """Each span or eval record as ``(its service resource, its OTLP span)``, converted once;
+    records that cannot be (missing or malformed ids or times) are skipped."""
     for record in records:
-        if record.get("record") not in {"span", "eval"}:
+        if record.get("record") not in EXPORTED:
             continue
         try:
             span = to_span(record)
         except (KeyError, TypeError, ValueError, OverflowError):
             continue
-        key = tuple(str(record.get(k, "")) for k in RESOURCE_KEYS)
+        yield tuple(str(record.get(k, "")) for k in RESOURCE_KEYS), span
+
+
+def to_request(records: Iterable[Mapping[str, Any]]) -> ExportTraceServiceRequest:
+    """The span and eval records grouped by their service resource (see ``converted``)."""
+    return _request(converted(records))
+
+
+def _request(spans: Iterable[Converted]) -> ExportTraceServiceRequest:
+    groups: dict[tuple[str, ...], list[Span]] = {}
+    for key, span in spans:
         groups.setdefault(key, []).append(span)
     request = ExportTraceServiceRequest()
-    for key, spans in groups.items():
+    for key, members in groups.items():
         resource = Resource(attributes=_attributes(dict(zip(RESOURCE_KEYS, key, strict=True))))
-        scope = ScopeSpans(scope=InstrumentationScope(name=SERVICE_NAME), spans=spans)
+        scope = ScopeSpans(scope=InstrumentationScope(name=SERVICE_NAME), spans=members)
         request.resource_spans.append(ResourceSpans(resource=resource, scope_spans=[scope]))
     return request
 
@@ -146,10 +147,10 @@ def endpoint(url: str) -> str:
     return url if url.endswith("/v1/traces") else f"{url}/v1/traces"
 
 
-def _batches(records: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
-    batch: list[Mapping[str, Any]] = []
-    for record in records:
-        batch.append(record)
+def _batches(spans: Iterable[Converted], size: int) -> Iterator[list[Converted]]:
+    batch: list[Converted] = []
+    for span in spans:
+        batch.append(span)
         if len(batch) >= size:
             yield batch
             batch = []
@@ -172,8 +173,8 @@ def export(
     (429, 502, 503, 504 and network errors are retried with backoff; other statuses are not)."""
     target = endpoint(url)
     sent = 0
-    for chunk in _batches(filter(exportable, records), batch):
-        body = to_request(chunk).SerializeToString()
+    for chunk in _batches(converted(records), batch):
+        body = _request(chunk).SerializeToString()
         _post(target, body, dict(headers or {}), retries, timeout_s)
         sent += len(chunk)
         if progress is not None:

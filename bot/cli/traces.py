@@ -264,7 +264,7 @@ def export_traces(
     """Send the trace log to Langfuse, Phoenix or any OpenTelemetry collector as OTLP."""
     from rich.progress import Progress
 
-    from observe.otlp import ExportError, export, exportable
+    from observe.otlp import EXPORTED, ExportError, export
     from observe.tracefile import trace_records
 
     headers = {}
@@ -276,7 +276,7 @@ def export_traces(
         headers[key.strip()] = value.strip()
     path = live_path(traces)
     start = since_ns(since)
-    total = sum(1 for r in trace_records(path, start) if exportable(r))
+    total = sum(1 for r in trace_records(path, start) if r.get("record") in EXPORTED)
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("exporting", total=total)
         try:
