@@ -104,20 +104,16 @@ def regressions_command(
         from graph.services.embedded_redis import EmbeddedRedis
         from graph.settings import load_settings
 
+        def queued(url: str) -> list[dict[str, object]]:
+            with redis.Redis.from_url(url, socket_timeout=5, decode_responses=True) as client:
+                return [json.loads(raw) for raw in client.lrange(REGRESSIONS_KEY, 0, -1)]
+
         settings = load_settings()
-        embedded = (
-            None if settings.redis_url else EmbeddedRedis(settings.redis_dir, settings.redis_port)
-        )
-        try:
-            if embedded is not None:
-                embedded.start()
-            url = settings.redis_url or embedded.url  # type: ignore[union-attr]
-            client = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
-            rows = [json.loads(raw) for raw in client.lrange(REGRESSIONS_KEY, 0, -1)]
-            client.close()
-        finally:
-            if embedded is not None and embedded.started_here:
-                embedded.stop()
+        if settings.redis_url:
+            rows = queued(settings.redis_url)
+        else:  # the embedded one: started for this, stopped after (left alone if already up)
+            with EmbeddedRedis(settings.redis_dir, settings.redis_port) as server:
+                rows = queued(server.url)
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
