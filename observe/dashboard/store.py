@@ -145,7 +145,8 @@ class TraceStore:
             if not force and now - self._checked_at < REFRESH_EVERY_S and self._turns_built:
                 return False
             self._checked_at = now
-            changed = self._load_new() | self._forget_deleted()
+            present = self._present()
+            changed = self._load_new(present) | self._forget_deleted(present)
             if changed or not self._turns_built:
                 self.db.execute(_TURNS)
                 self._turns_built = True
@@ -159,23 +160,24 @@ class TraceStore:
             names = [d[0] for d in cursor.description or []]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    def _present(self) -> dict[tuple[int, int], Path]:
-        found: dict[tuple[int, int], Path] = {}
+    def _present(self) -> dict[tuple[int, int], tuple[Path, int]]:
+        """The trace files now on disk: ``(device, inode) -> (path, size)``."""
+        found: dict[tuple[int, int], tuple[Path, int]] = {}
         for path in trace_files(self.live_path):
             try:
                 stat = path.stat()
             except OSError:
                 continue
-            found[(stat.st_dev, stat.st_ino)] = path
+            found[(stat.st_dev, stat.st_ino)] = (path, stat.st_size)
         return found
 
-    def _load_new(self) -> bool:
+    def _load_new(self, present: dict[tuple[int, int], tuple[Path, int]]) -> bool:
         changed = False
-        for key, path in self._present().items():
+        for key, (path, size) in present.items():
             head = _head(path)
             tracked = self._files.get(key)
             if tracked is not None and (
-                tracked.head != head[: len(tracked.head)] or _size(path) < tracked.offset
+                tracked.head != head[: len(tracked.head)] or size < tracked.offset
             ):
                 # Another file under a reused inode number, or the file was truncated: the
                 # rows read from it are stale.
@@ -192,8 +194,7 @@ class TraceStore:
                 changed = True
         return changed
 
-    def _forget_deleted(self) -> bool:
-        present = self._present()
+    def _forget_deleted(self, present: dict[tuple[int, int], tuple[Path, int]]) -> bool:
         gone = [key for key in self._files if key not in present]
         for key in gone:
             self._drop(self._files.pop(key).file_id)
@@ -254,13 +255,6 @@ def _head(path: Path) -> bytes:
             return f.read(HEAD_BYTES)
     except OSError:
         return b""
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _read_whole_lines(path: Path, offset: int, limit: int = READ_CHUNK_BYTES) -> bytes:
