@@ -186,3 +186,16 @@ def trace_records(live: Path, since_ns: int = 0) -> Iterator[dict[str, Any]]:
                 if since_ns and isinstance(start, int) and start < since_ns:
                     continue
                 yield record
+
+
+def read_whole_lines(path: Path, offset: int, limit: int = 64 * 1024 * 1024) -> bytes:
+    """Up to ``limit`` bytes of complete lines of ``path`` after ``offset``: a line still being
+    written waits for the next read; an unreadable file gives ``b""``."""
+    try:
+        with path.open("rb") as f:
+            f.seek(offset)
+            data = f.read(limit)
+    except OSError:
+        return b""
+    end = data.rfind(b"\n")
+    return data[: end + 1] if end >= 0 else b""

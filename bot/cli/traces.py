@@ -158,7 +158,7 @@ def tail(
     """The latest records of the trace log, one line each; ``-f`` follows it (Ctrl-C stops)."""
     from collections import deque
 
-    from observe.tracefile import trace_records
+    from observe.tracefile import read_whole_lines, trace_records
 
     path = live_path(traces)
 
@@ -173,17 +173,11 @@ def tail(
     try:
         while True:
             time.sleep(0.5)
-            if not path.exists():
-                continue
-            size = path.stat().st_size
-            if size < offset:  # rotated: the live file starts again
+            if path.exists() and path.stat().st_size < offset:  # rotated: a new live file
                 offset = 0
-            with path.open("rb") as f:
-                f.seek(offset)
-                data = f.read()
-            end = data.rfind(b"\n") + 1
-            offset += end
-            for raw in data[:end].splitlines():
+            data = read_whole_lines(path, offset)
+            offset += len(data)
+            for raw in data.splitlines():
                 try:
                     record = json.loads(raw)
                 except ValueError:

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from observe.tracefile import trace_files
+from observe.tracefile import read_whole_lines, trace_files
 from observe.tracing import SCHEMA
 
 REFRESH_EVERY_S = 2.0
@@ -188,7 +188,7 @@ class TraceStore:
                 self._next_id += 1
             if len(tracked.head) < len(head):
                 tracked.head = head
-            while chunk := _read_whole_lines(path, tracked.offset):
+            while chunk := read_whole_lines(path, tracked.offset, READ_CHUNK_BYTES):
                 self._insert(chunk, tracked.file_id)
                 tracked.offset += len(chunk)  # only once the rows are in
                 changed = True
@@ -255,16 +255,3 @@ def _head(path: Path) -> bytes:
             return f.read(HEAD_BYTES)
     except OSError:
         return b""
-
-
-def _read_whole_lines(path: Path, offset: int, limit: int = READ_CHUNK_BYTES) -> bytes:
-    """Up to ``limit`` bytes of complete lines of ``path`` after ``offset`` (a line still being
-    written waits for the next refresh)."""
-    try:
-        with path.open("rb") as f:
-            f.seek(offset)
-            data = f.read(limit)
-    except OSError:
-        return b""
-    end = data.rfind(b"\n")
-    return data[: end + 1] if end >= 0 else b""
