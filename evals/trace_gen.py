@@ -58,6 +58,11 @@ RECORDS_PER_TURN = 7.45
 PRICE = {"openai:gpt-4o-mini": (0.15, 0.6), "local": (0.0, 0.0)}
 
 
+def _iso(unix_ns: int) -> str:
+    """The envelope's ``ts`` for a moment in unix nanoseconds (UTC, seconds)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(unix_ns / 1e9)) + "+00:00"
+
+
 @dataclass
 class _Writer:
     out: Any
@@ -91,7 +96,7 @@ class _Writer:
         record = self.envelope("span")
         record.update(
             {
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(end_ns / 1e9)) + "+00:00",
+                "ts": _iso(end_ns),
                 "trace_id": trace,
                 "span_id": span_id,
                 "parent_span_id": parent,
@@ -114,7 +119,7 @@ class _Writer:
         record = self.envelope("eval")
         record.update(
             {
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at_ns / 1e9)) + "+00:00",
+                "ts": _iso(at_ns),
                 "trace_id": trace,
                 "span_id": f"{self.rng.getrandbits(64):016x}",
                 "parent_span_id": parent,
