@@ -9,11 +9,17 @@ stores TPR/TNR in the data dir for bias-corrected pass rates.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.cli.support import JsonOption, err, out, print_json, run_async, run_command
+
+if TYPE_CHECKING:
+    from evals.judges import Judge
+    from evals.trace_eval import TraceEvalReport
+    from graph.settings import Settings
+    from observe.tracing import Tracer
 
 eval_app = typer.Typer(
     help="AI-judge evaluation, checked against human labels.", no_args_is_help=True
@@ -126,46 +132,88 @@ def regressions_command(
 
 @eval_app.command("traces")
 def traces_command(
-    judge_name: Annotated[str, typer.Option("--judge-name", help="refusal, answer_relevance…")] = (
-        "refusal"
-    ),
+    judge_names: Annotated[
+        list[str],
+        typer.Option("--judge-name", help="A judge (repeatable) or 'all'; see `eval judges`."),
+    ] = ["refusal"],  # noqa: B006 (typer reads the default; it is never mutated)
     judge: Annotated[
         str | None, typer.Option("--judge", help="Judge model (default: the configured one).")
     ] = None,
     since: Annotated[str | None, typer.Option(help="Only turns newer than 30m, 24h, 7d…")] = None,
     sample: Annotated[int | None, typer.Option(min=1, help="Judge a random sample.")] = None,
     budget: Annotated[
-        int | None, typer.Option(min=1, help="At most this many judge calls.")
+        int | None, typer.Option(min=1, help="At most this many calls per judge.")
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Calls in flight.")] = 2,
     as_json: JsonOption = False,
 ) -> None:
     """Judge logged turns (content capture must have been on) and write the results to the log;
-    prints the pass rate, corrected for the judge's calibrated errors when it has one."""
-    from rich.progress import Progress
-
+    prints each pass rate, corrected for the judge's calibrated errors when it has one."""
     from bot.cli.traces import since_ns
     from evals.judges import JUDGES
-    from evals.trace_eval import evaluate_traces, load_calibration
-    from graph.factories import open_tracer
+    from graph.factories import open_index, open_tracer
     from graph.settings import load_settings
     from observe.errors import ConfigError
 
     start = since_ns(since)
 
     def prepare() -> tuple:
-        if judge_name not in JUDGES or JUDGES[judge_name].needs_context:
-            usable = sorted(n for n, j in JUDGES.items() if not j.needs_context)
-            raise ConfigError(f"no trace judge {judge_name!r}", hint=f"one of {usable}")
+        names = list(JUDGES) if "all" in judge_names else list(dict.fromkeys(judge_names))
+        unknown = [n for n in names if n not in JUDGES]
+        if unknown:
+            raise ConfigError(f"no judge {unknown[0]!r}", hint=f"one of {sorted(JUDGES)} or all")
         model, name = judge_model(judge)
         settings = load_settings()
-        return JUDGES[judge_name], model, name, settings
+        index = open_index(settings) if any(JUDGES[n].needs_context for n in names) else None
+        return [JUDGES[n] for n in names], model, name, settings, index
 
-    rubric, model, name, settings = run_command(prepare)
+    rubrics, model, name, settings, index = run_command(prepare)
     tracer = open_tracer(settings)
+    reports = []
+    try:
+        for rubric in rubrics:
+            reports.append(
+                _judge_traces(
+                    rubric,
+                    model,
+                    name,
+                    settings,
+                    tracer,
+                    texts=index.texts if index is not None else None,
+                    since_ns=start,
+                    sample=sample,
+                    budget=budget,
+                    concurrency=concurrency,
+                    quiet=as_json,
+                )
+            )
+    finally:
+        tracer.close()
+    if as_json:
+        print_json(reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports])
+        return
+    for report in reports:
+        _print_trace_report(report)
+
+
+def _judge_traces(
+    rubric: Judge,
+    model: Any,
+    name: str,
+    settings: Settings,
+    tracer: Tracer,
+    *,
+    quiet: bool,
+    **options: Any,
+) -> TraceEvalReport:
+    """One judge over the log, with a progress bar."""
+    from rich.progress import Progress
+
+    from evals.trace_eval import evaluate_traces, load_calibration
+
     calibration = load_calibration(judges_file(), rubric)
-    with Progress(console=err, transient=True, disable=as_json) as progress:
-        task = progress.add_task(f"{judge_name} on {name}", total=None)
+    with Progress(console=err, transient=True, disable=quiet) as progress:
+        task = progress.add_task(f"{rubric.name} on {name}", total=None)
 
         def advance(n: int) -> None:
             if n >= 0:
@@ -173,33 +221,31 @@ def traces_command(
             else:
                 progress.advance(task)
 
-        try:
-            report = run_async(
-                lambda: evaluate_traces(
-                    rubric,
-                    model,
-                    name,
-                    settings.traces_path,
-                    tracer,
-                    since_ns=start,
-                    sample=sample,
-                    concurrency=concurrency,
-                    budget=budget,
-                    calibration=calibration,
-                    progress=advance,
-                )
+        return run_async(
+            lambda: evaluate_traces(
+                rubric,
+                model,
+                name,
+                settings.traces_path,
+                tracer,
+                calibration=calibration,
+                progress=advance,
+                **options,
             )
-        finally:
-            tracer.close()
-    data = report.to_dict()
-    if as_json:
-        print_json(data)
-        return
+        )
+
+
+def _print_trace_report(report: TraceEvalReport) -> None:
+    from evals.judges import JUDGES
+
+    rubric = JUDGES[report.judge]
     out.print(
-        f"[bold]{judge_name}[/] ({rubric.version}) on {name}: {report.judged} turn(s) judged "
-        f"now, {report.already_judged} earlier, {report.without_content} without content "
-        f"(of {report.turns_seen})"
+        f"[bold]{report.judge}[/] ({report.version}) on {report.model}: {report.judged} "
+        f"call(s) now, {report.already_judged} earlier, {report.without_content} turn(s) "
+        f"without content, {report.not_applicable} not applicable (of {report.turns_seen})"
     )
+    if report.chunks_missing:
+        out.print(f"  {report.chunks_missing} cited or retrieved chunk(s) no longer stored")
     if report.without_content and not report.judged:
         out.print("  turns keep their text only with ASSISTANT_TRACE_CONTENT=true")
     rate = report.observed_rate

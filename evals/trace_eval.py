@@ -1,12 +1,12 @@
 """``assistant eval traces``: judges run over logged turns, results written back to the log.
 
 A turn can be judged when its span kept the question and answer text, which happens only with
-content capture on (``ASSISTANT_TRACE_CONTENT=true``; the text is PII-redacted). Each verdict is
-written as a ``gen_ai.evaluation.result`` record on the turn's span (``gen_ai.evaluation.name``
-= the judge, score 1 = the judge's YES, ``app.judge.version`` / ``app.judge.model``), so the
-dashboard's quality panel shows it. Resumable: a turn that already has a result from the same
-judge version is skipped. ``sample`` picks that many turns at random (seeded), newest first
-otherwise.
+content capture on (``ASSISTANT_TRACE_CONTENT=true``; the text is PII-redacted); what each judge
+reads is in ``evals.trace_rows``. Each verdict is written as a ``gen_ai.evaluation.result``
+record on the span it judges (``gen_ai.evaluation.name`` = the judge, score 1 = the judge's YES,
+``app.judge.version`` / ``app.judge.model``), so the dashboard's quality panel shows it.
+Resumable: a target that already has a result from the same judge version is skipped.
+``sample`` picks that many targets at random (seeded), newest first otherwise.
 """
 
 from __future__ import annotations
@@ -23,11 +23,8 @@ from langchain_core.language_models import BaseChatModel
 
 from evals.agreement import CorrectedRate, corrected_rate
 from evals.judges import Judge, Verdict, run_judge
-from observe.tracefile import trace_records
+from evals.trace_rows import DOCUMENT_ID, ChunkTexts, Target, select
 from observe.tracing import Tracer
-
-QUESTION = "app.content.question"
-ANSWER = "app.content.answer"
 
 
 @dataclass
@@ -38,6 +35,8 @@ class TraceEvalReport:
     turns_seen: int = 0
     without_content: int = 0
     already_judged: int = 0
+    not_applicable: int = 0
+    chunks_missing: int = 0
     judged: int = 0
     positive: int = 0
     unparsed: int = 0
@@ -58,6 +57,8 @@ class TraceEvalReport:
             "turns_seen": self.turns_seen,
             "without_content": self.without_content,
             "already_judged": self.already_judged,
+            "not_applicable": self.not_applicable,
+            "chunks_missing": self.chunks_missing,
             "judged": self.judged,
             "positive": self.positive,
             "unparsed": self.unparsed,
@@ -66,26 +67,6 @@ class TraceEvalReport:
             "calibration": self.calibration,
             "errors": self.errors,
         }
-
-
-def judgeable_turns(
-    live: Path, judge: Judge, since_ns: int
-) -> tuple[list[dict[str, Any]], int, int, int]:
-    """Turn spans with question and answer text not yet judged by this judge version; also
-    how many turns there were, how many lacked content and how many were already judged."""
-    done: set[str] = set()
-    turns: list[dict[str, Any]] = []
-    for record in trace_records(live, since_ns):
-        attrs = record.get("attributes") or {}
-        if record.get("record") == "eval" and attrs.get("app.judge.version") == judge.version:
-            done.add(str(record.get("parent_span_id")))
-        elif record.get("record") == "span" and record.get("name") == "turn":
-            turns.append(record)
-    with_text = [
-        t for t in turns if (t["attributes"].get(QUESTION) and t["attributes"].get(ANSWER))
-    ]
-    fresh = [t for t in with_text if t["span_id"] not in done]
-    return fresh, len(turns), len(turns) - len(with_text), len(with_text) - len(fresh)
 
 
 async def evaluate_traces(
@@ -101,26 +82,35 @@ async def evaluate_traces(
     concurrency: int = 2,
     budget: int | None = None,
     calibration: dict[str, Any] | None = None,
+    texts: ChunkTexts | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> TraceEvalReport:
-    """Judge the logged turns; ``budget`` caps the judge calls of this run."""
-    turns, seen, bare, judged_before = judgeable_turns(live, judge, since_ns)
-    turns.sort(key=lambda t: -int(t.get("start_time_unix_nano") or 0))
-    if sample is not None and sample < len(turns):
-        turns = random.Random(seed).sample(turns, sample)
+    """Judge the logged turns; ``budget`` caps the judge calls of this run; ``texts`` looks
+    chunks up for the judges that read passages."""
+    chosen = select(judge, live, texts, since_ns)
+    targets = sorted(chosen.targets, key=lambda t: -t.started_ns)
+    if sample is not None and sample < len(targets):
+        targets = random.Random(seed).sample(targets, sample)
     if budget is not None:
-        turns = turns[:budget]
-    report = TraceEvalReport(judge.name, judge.version, model_name, seen, bare, judged_before)
+        targets = targets[:budget]
+    report = TraceEvalReport(
+        judge.name,
+        judge.version,
+        model_name,
+        chosen.turns_seen,
+        chosen.without_content,
+        chosen.already_judged,
+        chosen.not_applicable,
+        chosen.chunks_missing,
+    )
     gate = asyncio.Semaphore(concurrency)
     if progress is not None:
-        progress(len(turns))
+        progress(len(targets))
 
-    async def one(turn: dict[str, Any]) -> None:
-        attrs = turn["attributes"]
-        row = {"question": attrs[QUESTION], "answer": attrs[ANSWER]}
+    async def one(target: Target) -> None:
         async with gate:
-            verdict = await run_judge(judge, model, row)
-        _record(tracer, judge, model_name, turn, verdict)
+            verdict = await run_judge(judge, model, target.row)
+        _record(tracer, judge, model_name, target, verdict)
         report.judged += 1
         report.positive += verdict.positive is True
         report.unparsed += verdict.positive is None
@@ -129,7 +119,7 @@ async def evaluate_traces(
         if progress is not None:
             progress(-1)
 
-    await asyncio.gather(*(one(turn) for turn in turns))
+    await asyncio.gather(*(one(target) for target in targets))
     tracer.flush()
     report.calibration = calibration
     rate = report.observed_rate
@@ -145,14 +135,14 @@ async def evaluate_traces(
     return report
 
 
-def _record(tracer: Tracer, judge: Judge, model: str, turn: dict[str, Any], v: Verdict) -> None:
+def _record(tracer: Tracer, judge: Judge, model: str, target: Target, v: Verdict) -> None:
     if v.positive is None:
         label, score = ("error" if v.error else "unparsed"), None
     else:
         label, score = (judge.positive, 1.0) if v.positive else (judge.negative, 0.0)
     tracer.evaluation(
-        trace_id=turn["trace_id"],
-        span_id=turn["span_id"],
+        trace_id=target.trace_id,
+        span_id=target.span_id,
         name=judge.name,
         score_value=score,
         score_label=label,
@@ -162,6 +152,7 @@ def _record(tracer: Tracer, judge: Judge, model: str, turn: dict[str, Any], v: V
             for k, value in {
                 "app.judge.version": judge.version,
                 "app.judge.model": model,
+                DOCUMENT_ID: target.document_id,
                 "app.content.judge_reason": v.reason or None,  # may quote the turn: content
                 "error.type": v.error,
             }.items()

@@ -99,6 +99,16 @@ def llm_intent_fallback(llm: BaseChatModel) -> Callable[[str], Any]:
     return ask_model
 
 
+def cited_chunks(citations: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The cited chunk ids and their citation numbers, for the turn span (judges look the
+    passages up by id)."""
+    known = [c for c in citations if c.get("id")]
+    return {
+        "app.citation.ids": [str(c["id"]) for c in known],
+        "app.citation.numbers": [int(c["n"]) for c in known],
+    }
+
+
 class Assistant:
     """A running assistant; build it with ``await Assistant.start(settings)``."""
 
@@ -289,6 +299,7 @@ class Assistant:
                     "app.cache_hit": bool(final.get("cache_hit")),
                     "app.blocked": bool(final.get("blocked_reason")),
                     "app.citations": len(final.get("citations") or []),
+                    **cited_chunks(final.get("citations") or []),
                     "app.content.answer": final.get("answer"),
                     "app.redacted.question": (
                         final.get("clean_question") if self.settings.trace_questions else None

@@ -387,6 +387,13 @@ class KnowledgeIndex:
         page = await asyncio.to_thread(self._collection.get, ids=list(ids), include=[])
         return set(ids) - set(page["ids"])
 
+    def texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """Chunk id → stored text, for those of ``ids`` still stored."""
+        if not ids:
+            return {}
+        page = self._collection.get(ids=list(dict.fromkeys(ids)), include=["documents"])
+        return {i: _as_str(t) for i, t in zip(page["ids"], page["documents"] or [], strict=True)}
+
     def sources(self, scope: str | None = None) -> list[str]:
         """Sorted distinct sources stored (optionally only those in ``scope``)."""
         where: dict[str, Any] | None = {"scope": scope} if scope is not None else None

@@ -163,6 +163,11 @@ async def test_traces_record_every_step_without_content(assistant: Assistant) ->
     } <= names
     root = next(r for r in mine if r["name"] == "turn")
     assert root["attributes"]["app.intent"] == "question"
+    # Cited chunks are logged by id (for the judges), beside their citation numbers.
+    retrieved = next(r for r in mine if r["name"] == "retrieval knowledge")
+    cited = root["attributes"]["app.citation.ids"]
+    assert cited and len(cited) == len(root["attributes"]["app.citation.numbers"])
+    assert set(cited) <= {d["id"] for d in retrieved["attributes"]["gen_ai.retrieval.documents"]}
     assert all(r["parent_span_id"] == root["span_id"] for r in mine if r is not root)
     quote = next(r for r in mine if r["name"] == "answer.quote")
     assert quote["attributes"]["app.quote.chars"] > 0
