@@ -27,10 +27,8 @@ LEAVE = "Employees get 25 vacation days per year."
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeIndex:
     idx = KnowledgeIndex(get_embedder(), path=tmp_path_factory.mktemp("chroma"))
-    idx.upsert_source("it/vpn.md", "default", [Chunk("vpn-0", VPN, "it/vpn.md", "VPN", "default", 0)])
-    idx.upsert_source(
-        "hr/leave.md", "default", [Chunk("leave-0", LEAVE, "hr/leave.md", "Leave", "default", 0)]
-    )
+    for chunk_id, text, source in (("vpn-0", VPN, "it/vpn.md"), ("leave-0", LEAVE, "hr/leave.md")):
+        idx.upsert_source(source, "default", [Chunk(chunk_id, text, source, "H", "default", 0)])
     return idx
 
 
@@ -45,7 +43,8 @@ def log_turn(path: Path, *, cited: list[str], retrieved: list[str], intent: str 
         "app.citation.numbers": list(range(1, len(cited) + 1)),
     }
     with tracer.span("turn", "SERVER", attributes) as turn:
-        with tracer.span("retrieval knowledge", "CLIENT", {"gen_ai.operation.name": "retrieval"}) as r:
+        retrieval = {"gen_ai.operation.name": "retrieval"}
+        with tracer.span("retrieval knowledge", "CLIENT", retrieval) as r:
             r.set("gen_ai.retrieval.documents", [{"id": i, "score": 0.5} for i in retrieved])
     tracer.close()
     return {"turn": turn.span_id, "retrieval": r.span_id, "trace": turn.trace_id}
