@@ -256,11 +256,29 @@ def _share(value: float | None) -> str:
 @bench_app.command("slack")
 def bench_slack(
     events: Annotated[int, typer.Option(min=1, help="Questions asked, one after another.")] = 5,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="JSON lines with a question or text (repeatable; default: 5 built in)."),
+    ] = None,
+    channels: Annotated[int, typer.Option(min=1, help="Spread the events over N channels.")] = 1,
+    users: Annotated[int, typer.Option(min=1, help="Spread the events over N users.")] = 1,
 ) -> None:
-    """Event received → first streamed text → final message, with the configured model."""
-    from evals.slack import bench_slack_latency
+    """Event received → first streamed text → final message, with the configured model. With
+    content capture on (ASSISTANT_TRACE_CONTENT=true) the turns can be judged afterwards
+    (`assistant eval traces`)."""
+    from rich.progress import Progress
 
-    print_json(run_async(lambda: bench_slack_latency(events)))
+    from evals.slack import QUESTIONS, bench_messages, bench_slack_latency
+
+    messages = run_command(lambda: bench_messages(data)) if data else list(QUESTIONS)
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("Slack events", total=events)
+        result = run_async(
+            lambda: bench_slack_latency(
+                events, messages, channels, users, progress=lambda: progress.advance(task)
+            )
+        )
+    print_json(result)
 
 
 @bench_app.command("dashboard")

@@ -261,6 +261,61 @@ def _print_trace_report(report: TraceEvalReport) -> None:
         out.print("  not corrected: calibrate the judge first (assistant eval calibrate)")
 
 
+@eval_app.command("report")
+def report_command(
+    out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path(
+        "eval-report.html"
+    ),
+    since: Annotated[str | None, typer.Option(help="Only turns newer than 30m, 24h, 7d…")] = None,
+    latency_budget: Annotated[
+        float, typer.Option("--latency-budget", min=0.1, help="Seconds a turn may take.")
+    ] = 10.0,
+    dashboard_url: Annotated[
+        str | None,
+        typer.Option(help="Link traces to this dashboard (e.g. http://127.0.0.1:8090/dashboard/)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """An HTML report of the judges' verdicts and the exact checks in the trace log: pass rates
+    with 95 % intervals (corrected for calibrated judges), over time, per intent and channel,
+    judge–human agreement and the worst turns."""
+    import json
+
+    from bot.cli.traces import since_ns
+    from evals.report import build_report
+    from evals.report_html import render
+    from graph.settings import load_settings
+
+    start = since_ns(since)
+
+    def build() -> dict[str, Any]:
+        calibrations: dict[str, Any] = {}
+        if judges_file().exists():
+            try:
+                calibrations = json.loads(judges_file().read_text(encoding="utf-8"))
+            except ValueError:
+                err.print(f"[yellow]ignoring {judges_file()}: not JSON[/]")
+        return build_report(
+            load_settings().traces_path,
+            calibrations,
+            since_ns=start,
+            latency_budget_ms=latency_budget * 1000,
+        )
+
+    data = run_command(build)
+    if as_json:
+        print_json(data)
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(render(data, dashboard_url=dashboard_url), encoding="utf-8")
+    judged = sum(j["overall"]["n"] for j in data["judges"])
+    out.print(
+        f"{out_file}: {data['turns']} turn(s), {len(data['judges'])} judge(s), {judged} verdict(s)"
+    )
+    if not data["judges"]:
+        out.print("  no verdicts yet: run `assistant eval traces --judge-name all` first")
+
+
 @eval_app.command("calibrate")
 def calibrate_command(
     labels: Annotated[Path, typer.Option("--labels", help="JSONL rows {question, answer, label}.")],

@@ -16,6 +16,8 @@ import statistics
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -29,6 +31,8 @@ from evals.slack_double import SlackDouble
 from evals.slack_double.signing import event_body, mention_event, signed
 from graph.services.embedded_redis import free_port
 from graph.settings import load_settings
+from observe.errors import ConfigError
+from observe.jsonl import json_rows
 
 SECRET = "bench-secret"
 SLACK_RETRIES = 3
@@ -42,6 +46,10 @@ QUESTIONS = (
     "What is the difference between a tuple and a list?",
     "How do I read a file line by line?",
 )
+
+
+APOLOGY = "Sorry, something went wrong"
+"""The start of the apology a failed turn posts (``bot.views.text.sorry``)."""
 
 
 async def _serve(runtime: SlackRuntime) -> tuple[web.AppRunner, str]:
@@ -66,8 +74,31 @@ def _has_text(call: Any) -> bool:
     )
 
 
-async def bench_slack_latency(events: int) -> dict[str, Any]:
-    """Event received → first streamed text → final message, with the configured model."""
+def bench_messages(paths: list[Path]) -> list[str]:
+    """The ``question`` (or ``text``) of every row of the JSON-lines files, in order."""
+    hint = 'each line must be a JSON object with a "question" or "text"'
+    messages = []
+    for path in paths:
+        for where, row in json_rows(path, hint):
+            text = row.get("question", row.get("text"))
+            if not isinstance(text, str) or not text.strip():
+                raise ConfigError(f"{where}: no question or text", hint=hint)
+            messages.append(text)
+    if not messages:
+        raise ConfigError("the bench files hold no messages", hint=hint)
+    return messages
+
+
+async def bench_slack_latency(
+    events: int,
+    messages: Sequence[str] = QUESTIONS,
+    channels: int = 1,
+    users: int = 1,
+    progress: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Event received → first streamed text → final message, with the configured model.
+    Event ``n`` asks ``messages[n % len]`` in channel ``n % channels`` as user ``n % users``
+    (``C0BENCH1``…, ``U0BENCH1``…; one channel and user: Slack's defaults)."""
     settings = load_settings()
     async with SlackDouble() as double:
         slack = SlackSettings(
@@ -81,20 +112,27 @@ async def bench_slack_latency(events: int) -> dict[str, Any]:
         runner, url = await _serve(runtime)
         first_text: list[float] = []
         final: list[float] = []
+        apologies = 0
         try:
             async with aiohttp.ClientSession() as session:
                 for n in range(events):
                     ts = f"{time.time():.6f}"
-                    body = event_body(
-                        mention_event(QUESTIONS[n % len(QUESTIONS)], ts=ts, user="U0BENCH")
+                    event = mention_event(
+                        messages[n % len(messages)],
+                        ts=ts,
+                        user=f"U0BENCH{n % users + 1}" if users > 1 else "U0BENCH",
+                        **({"channel": f"C0BENCH{n % channels + 1}"} if channels > 1 else {}),
                     )
+                    # Slack holds the message the event is about (a thread read finds it).
+                    double.add_message(event["channel"], event["user"], event["text"], ts=ts)
                     sent = time.monotonic()
-                    assert await _post(session, url, body) == 200
+                    assert await _post(session, url, event_body(event)) == 200
                     stop = await double.wait_for(
-                        "chat.stopStream",
+                        ("chat.stopStream", "chat.postMessage"),  # an answer or an apology
                         timeout=300,
                         predicate=lambda c, ts=ts: _thread_of(double, c) == ts,  # type: ignore[misc]
                     )
+                    apologies += APOLOGY in str(stop[-1].args)
                     streamed = [
                         c
                         for c in double.calls_to(
@@ -104,12 +142,15 @@ async def bench_slack_latency(events: int) -> dict[str, Any]:
                     ]
                     first_text.append((streamed[0].at if streamed else stop[-1].at) - sent)
                     final.append(stop[-1].at - sent)
+                    if progress is not None:
+                        progress()
         finally:
             await runtime.aclose()
             await runner.cleanup()
     return {
         "model": settings.chat_model,
         "events": events,
+        "apologies": apologies,
         "first_text_s_median": round(statistics.median(first_text), 3),
         "first_text_s_max": round(max(first_text), 3),
         "final_s_median": round(statistics.median(final), 3),

@@ -170,20 +170,25 @@ class SlackDouble:
 
     async def wait_for(
         self,
-        method: str,
+        method: str | tuple[str, ...],
         count: int = 1,
         timeout: float = 10.0,
         predicate: Callable[[RecordedCall], bool] | None = None,
     ) -> list[RecordedCall]:
-        """All calls to ``method`` (matching ``predicate``) once there are at least ``count``."""
+        """All calls to ``method`` (or any of several; matching ``predicate``) once there are at
+        least ``count``."""
+        methods = (method,) if isinstance(method, str) else method
+
+        def found() -> list[RecordedCall]:
+            return [c for c in self.calls_to(*methods) if predicate is None or predicate(c)]
 
         def matching() -> list[RecordedCall] | None:
-            found = [c for c in self.calls_to(method) if predicate is None or predicate(c)]
-            return found if len(found) >= count else None
+            calls = found()
+            return calls if len(calls) >= count else None
 
         def describe() -> str:
-            got = len([c for c in self.calls_to(method) if predicate is None or predicate(c)])
             seen = [c.method for c in self.calls]
+            got = len(found())
             return f"waited {timeout}s for {count} x {method!r}, got {got}; recorded: {seen}"
 
         return await self._wait(matching, timeout, describe)

@@ -139,3 +139,11 @@ def test_clicking_a_turn_opens_its_trace_waterfall(dashboard: str, page: Page) -
     page.screenshot(path=str(IMAGES / "trace.png"))
     page.keyboard.press("Escape")
     assert page.locator("#trace").is_hidden()
+
+
+def test_a_trace_link_opens_the_trace(dashboard: str, page: Page) -> None:
+    """Evaluation reports link turns as ``…/dashboard/#trace=<id>``."""
+    wanted = api(dashboard + "api/summary?range=7d")["recent"][3]["trace_id"]
+    page.goto(f"{dashboard}#trace={wanted}")
+    page.wait_for_selector("#trace[data-rendered=true]")
+    assert page.locator("#trace-id").inner_text() == wanted

@@ -256,5 +256,11 @@ function closeTrace() { document.getElementById("trace").hidden = true; }
 document.getElementById("trace-close").addEventListener("click", closeTrace);
 document.addEventListener("keydown", e => { if (e.key === "Escape") closeTrace(); });
 form.addEventListener("change", load);
-loadFacets().then(load);
+// A link such as an evaluation report's ".../dashboard/#trace=<id>" opens that trace.
+function openLinkedTrace() {
+  const linked = /^#trace=([0-9a-f]{32})$/.exec(location.hash);
+  if (linked) openTrace(linked[1]);
+}
+window.addEventListener("hashchange", openLinkedTrace);
+loadFacets().then(load).then(openLinkedTrace);
 setInterval(() => { if (!document.hidden) load(); }, 30000);
