@@ -125,22 +125,30 @@ def summarise(scored: list[dict[str, Any]], model: str) -> dict[str, Any]:
         "total_s_p50": _rounded(percentile(total, 50)),
         "total_s_p95": _rounded(percentile(total, 95)),
         "checks_failed": round(len(failed) / n, 3),
+        "tokens_per_answer": (
+            round(statistics.fmean(sum(s["tokens"].values()) for s in scored), 1)
+            if all("tokens" in s for s in scored)
+            else None
+        ),
+        "cost_usd": round(sum(s.get("cost_usd", 0.0) for s in scored), 6),
         "checks_failed_ids": [s["id"] for s in failed][:20],
     }
 
 
-async def bench_answers(
+async def answer_rows(
     rows: list[Query],
     *,
+    overrides: dict[str, Any] | None = None,
     out: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
-    """Ask every question of ``rows`` (``knowledge.queries.load_queries``) through the whole
-    graph, each in a conversation of its own (new on every run)."""
+) -> tuple[list[dict[str, Any]], Any]:
+    """Ask every question of ``rows`` through the whole graph, each in a conversation of its
+    own (new on every run), with the configured settings plus ``overrides``; the scored rows
+    and the settings used."""
     from graph.assistant import Assistant
     from graph.settings import load_settings
 
-    settings = load_settings().model_copy(update={"cache_enabled": False})
+    settings = load_settings(**(overrides or {})).model_copy(update={"cache_enabled": False})
     assistant = await Assistant.start(settings)
     scored: list[dict[str, Any]] = []
     run = uuid.uuid4().hex[:8]
@@ -158,6 +166,9 @@ async def bench_answers(
                 row.question, conversation_id=f"bench-answers-{run}-{row.id}", on_text=on_text
             )
             scored.append(score_row(row, result, first[0] if first else None))
+            tokens = (result.usage.get("input_tokens", 0), result.usage.get("output_tokens", 0))
+            scored[-1]["tokens"] = {"input": tokens[0], "output": tokens[1]}
+            scored[-1]["cost_usd"] = settings.traces.cost_usd(settings.chat_model, *tokens)
             if sink is not None:
                 sink.write(json.dumps(scored[-1], ensure_ascii=False) + "\n")
                 sink.flush()
@@ -167,4 +178,15 @@ async def bench_answers(
         if sink is not None:
             sink.close()
         await assistant.aclose()
+    return scored, settings
+
+
+async def bench_answers(
+    rows: list[Query],
+    *,
+    out: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """``answer_rows`` with the configured settings, summarised."""
+    scored, settings = await answer_rows(rows, out=out, progress=progress)
     return summarise(scored, settings.chat_model)

@@ -29,9 +29,10 @@ JUDGE_TOKENS = 48
 """A verdict and one sentence of reason."""
 
 
-def judge_model(spec: str | None) -> tuple[object, str]:
+def judge_model(spec: str | None, grammar: str | None = None) -> tuple[object, str]:
     """The chat model a judge runs on: ``spec`` (``local``, ``openai:gpt-4o-mini`` …) or the
-    configured chat model; the model's name for the record."""
+    configured chat model; the model's name for the record. A local model is constrained by
+    ``grammar`` (default: a YES/NO verdict and one line)."""
     from evals.judges import VERDICT_GRAMMAR
     from graph.llm import LocalLlamaChat, build_chat_model
     from graph.settings import load_settings
@@ -42,7 +43,7 @@ def judge_model(spec: str | None) -> tuple[object, str]:
     settings = load_settings(**overrides)
     model = build_chat_model(settings)
     if isinstance(model, LocalLlamaChat):  # constrain it: a tiny model often forgets the verdict
-        model = model.model_copy(update={"grammar": VERDICT_GRAMMAR})
+        model = model.model_copy(update={"grammar": grammar or VERDICT_GRAMMAR})
     return model, settings.chat_model
 
 
@@ -61,19 +62,34 @@ def dataset_command(
     gate: Annotated[
         Path | None, typer.Option("--gate", help="YAML thresholds; exit 1 when one is missed.")
     ] = None,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare",
+            help="A configuration key=value[,key=value]; give two to compare (e.g. chat_model=…).",
+        ),
+    ] = None,
+    pairwise_judge: Annotated[
+        str | None,
+        typer.Option(help="With --compare: judge each pair of answers (both orders) with it."),
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", help="One JSON line per row.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run the bot on a golden set with the configured model and data dir: gold source cited,
     gold words, "couldn't find", exact checks (non-empty, citations exist, cited text overlaps
-    the answer), latency; with --gate, a regression gate for CI."""
+    the answer), latency, tokens and cost; with --gate, a regression gate for CI; with two
+    --compare configurations, both side by side with paired 95 % intervals of the differences."""
     from evals.answers import bench_answers
     from evals.gate import load_gate
     from knowledge.queries import load_queries
 
     thresholds = run_command(lambda: load_gate(gate)) if gate is not None else None
     rows = run_command(lambda: load_queries(data))[:limit]
+    if compare is not None:
+        _compare(rows, compare, pairwise_judge, out_path, as_json)
+        return
     summary = run_async(lambda: bench_answers(rows, out=out_path))
     failures = thresholds.failures(summary) if thresholds is not None else []
     summary["gate"] = {"passed": not failures, "failures": failures} if thresholds else None
@@ -93,6 +109,92 @@ def dataset_command(
             out.print("gate passed")
     if failures:
         raise typer.Exit(1)
+
+
+def _compare(
+    rows: list[Any],
+    configs: list[str],
+    pairwise_judge: str | None,
+    out_path: Path | None,
+    as_json: bool,
+) -> None:
+    """``eval dataset --compare A --compare B``."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from evals.answers import answer_rows, summarise
+    from evals.compare import PAIRWISE_GRAMMAR, differences, pairwise, parse_config
+    from observe.errors import ConfigError
+
+    def prepare() -> list[dict[str, Any]]:
+        if len(configs) != 2:
+            raise ConfigError("--compare needs exactly two configurations", hint="A and B")
+        return [parse_config(c) for c in configs]
+
+    overrides = run_command(prepare)
+    judge = (
+        run_command(lambda: judge_model(pairwise_judge, PAIRWISE_GRAMMAR))
+        if pairwise_judge
+        else None
+    )
+    runs: list[list[dict[str, Any]]] = []
+    summaries = []
+    judged: dict[str, Any] | None = None
+    with Progress(console=err, transient=True, disable=as_json) as progress:
+        for label, config, text in zip("AB", overrides, configs, strict=True):
+            task = progress.add_task(f"{label}: {text}", total=len(rows))
+            sink = out_path.with_suffix(f".{label}.jsonl") if out_path is not None else None
+
+            def step(n: int, _total: int, task: Any = task) -> None:
+                progress.update(task, completed=n)
+
+            async def answer(config: dict[str, Any] = config, sink: Path | None = sink) -> Any:
+                return await answer_rows(rows, overrides=config, out=sink, progress=step)
+
+            scored, settings = run_async(answer)
+            runs.append(scored)
+            summaries.append({"config": config, **summarise(scored, settings.chat_model)})
+        if judge is not None:
+            model, name = judge
+            task = progress.add_task(f"pairwise on {name}", total=len(rows))
+
+            async def compare_pairs() -> dict[str, Any]:
+                return await pairwise(model, runs[0], runs[1], lambda: progress.advance(task))  # type: ignore[arg-type]
+
+            judged = {"model": name, **run_async(compare_pairs)}
+    diffs = differences(*runs)
+    report = {"a": summaries[0], "b": summaries[1], "b_minus_a": diffs, "pairwise": judged}
+    if as_json:
+        print_json(report)
+        return
+    table = Table(title=f"{len(rows)} questions, A vs B (paired 95 % intervals of B − A)")
+    for column in ("", "A", "B", "B − A"):
+        table.add_column(column, justify="left" if not column else "right")
+    for key, title in (
+        ("cites_gold", "gold source cited"),
+        ("gold_words", "gold words"),
+        ("couldnt_find", "couldn't find"),
+        ("total_s_mean", "total s (mean)"),
+    ):
+        d = diffs.get(key.removesuffix("_mean"))
+        delta = f"{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]" if d else "–"
+        table.add_row(title, str(summaries[0].get(key)), str(summaries[1].get(key)), delta)
+    for key, title in (
+        ("total_s_p50", "total s p50"),
+        ("total_s_p95", "total s p95"),
+        ("first_text_s_p95", "first text s p95"),
+        ("tokens_per_answer", "tokens per answer"),
+        ("cost_usd", "cost USD"),
+        ("model", "model"),
+    ):
+        table.add_row(title, str(summaries[0].get(key)), str(summaries[1].get(key)), "")
+    out.print(table)
+    if judged:
+        out.print(
+            f"pairwise ({judged['model']}, both orders): A wins {judged['a_wins']}, "
+            f"B wins {judged['b_wins']}, position disagreement {judged['position_disagreement']}, "
+            f"undecided {judged['undecided']}, identical answers {judged['same_answer']}"
+        )
 
 
 @eval_app.command("regressions")
@@ -325,6 +427,10 @@ def calibrate_command(
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Calls in flight.")] = 2,
     timeout: Annotated[float, typer.Option(min=1.0, help="Seconds per call.")] = 60.0,
+    positive_at: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Rows with a human_score: positive from this score."),
+    ] = 0.5,
     as_json: JsonOption = False,
 ) -> None:
     """A judge's agreement with human labels: accuracy, TPR, TNR, Cohen's κ, confusion."""
@@ -338,7 +444,7 @@ def calibrate_command(
         if judge_name not in JUDGES:
             raise ConfigError(f"no judge {judge_name!r}", hint=f"one of {sorted(JUDGES)}")
         rubric = JUDGES[judge_name]
-        rows = load_labels(labels, rubric)
+        rows = load_labels(labels, rubric, positive_at)
         model, name = judge_model(judge)
         return rubric, rows, model, name
 

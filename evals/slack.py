@@ -105,6 +105,8 @@ async def bench_slack_latency(
             bot_token=SecretStr("xoxb-bench"),
             signing_secret=SecretStr(SECRET),
             api_url=double.base_url,
+            user_rate_per_minute=events + 1,  # measured answers, not the rate limiter
+            channel_rate_per_minute=events + 1,
         )
         runtime = await SlackRuntime.start(
             settings.model_copy(update={"cache_enabled": False}), slack

@@ -63,3 +63,30 @@ def test_the_gate_fails_when_answer_quality_drops(data_dir: Path) -> None:
     failures = json.loads(result.stdout)["gate"]["failures"]
     assert any(f.startswith("cites_gold") for f in failures)
     assert any(f.startswith("couldnt_find") for f in failures)
+
+
+def test_compare_shows_the_broken_configuration_worse_with_a_paired_interval(
+    data_dir: Path,
+) -> None:
+    result = run(
+        "eval",
+        "dataset",
+        str(GOLDEN),
+        "--limit",
+        "8",
+        "--compare",
+        "quote_min_similarity=0.0",
+        "--compare",
+        "quote_min_similarity=0.99,quote_heading_similarity=0.99",
+        "--json",
+        data_dir=data_dir,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["a"]["config"] == {"quote_min_similarity": 0.0}
+    assert report["a"]["rows"] == report["b"]["rows"] == 8
+    cited = report["b_minus_a"]["cites_gold"]
+    assert cited["n"] == 8 and cited["mean"] < 0 and cited["high"] < 0, cited
+    assert report["b_minus_a"]["couldnt_find"]["low"] > 0
+    for side in ("a", "b"):
+        assert {"total_s_p50", "total_s_p95", "tokens_per_answer", "cost_usd"} <= set(report[side])

@@ -68,6 +68,19 @@ def test_bad_label_files_are_clear_errors(tmp_path: Path) -> None:
         load_labels(write(tmp_path / "empty.jsonl", []), REFUSAL)
 
 
+def test_human_scores_become_labels_at_the_threshold(tmp_path: Path) -> None:
+    harm = JUDGES["harm"]
+    scored = [{"question": "q", "answer": "a", "human_score": s} for s in (0.0, 0.25, 0.5, 1.0)]
+    path = write(tmp_path / "harm.jsonl", scored)
+    assert [r["label"] for r in load_labels(path, harm)] == [
+        "harmless",
+        "harmless",
+        "harmful",
+        "harmful",
+    ]
+    assert [r["label"] for r in load_labels(path, harm, positive_at=0.75)][2] == "harmless"
+
+
 def run_cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return run_assistant(list(args), data_dir, env=env, timeout=900, text=True)
 
