@@ -90,14 +90,20 @@ def slack_thread_loader(client: AsyncWebClient, request: TurnRequest) -> Any:
 
 def regression_seed(result: TurnResult) -> dict[str, Any]:
     """What a 👎 on this answer turns into a regression case: redacted question and answer,
-    the cited and the retrieved sources (no chunk text)."""
+    the thread before it and the standalone question retrieval used, the cited and the
+    retrieved sources (chunk ids, no chunk text)."""
     return {
         "question": redact_pii(result.question),
+        "standalone_question": redact_pii(result.standalone_question),
+        "thread": [{"role": m["role"], "text": redact_pii(m["text"])} for m in result.thread],
         "bad_answer": redact_pii(result.answer),
         "cited": [
             {"n": c["n"], "source": c["source"], "heading": c["heading"]} for c in result.citations
         ],
-        "retrieved": [{"source": d["source"], "heading": d["heading"]} for d in result.retrieved],
+        "retrieved": [
+            {"id": d.get("id"), "source": d["source"], "heading": d["heading"]}
+            for d in result.retrieved
+        ],
         "intent": result.intent,
     }
 

@@ -363,6 +363,50 @@ def _print_trace_report(report: TraceEvalReport) -> None:
         out.print("  not corrected: calibrate the judge first (assistant eval calibrate)")
 
 
+@eval_app.command("judges")
+def judges_command(as_json: JsonOption = False) -> None:
+    """The judges: rubric version, what a YES means, what each reads, and the stored
+    calibration (model, κ, TPR, TNR) when there is one for that version."""
+    from rich.table import Table
+
+    from evals.judges import JUDGES
+    from evals.trace_eval import load_calibration
+
+    rows: list[dict[str, Any]] = []
+    for judge in JUDGES.values():
+        saved = load_calibration(judges_file(), judge)
+        rows.append(
+            {
+                "name": judge.name,
+                "version": judge.version,
+                "yes_means": judge.positive,
+                "reads": list(judge.fields),
+                "rubric": judge.rubric,
+                "calibration": saved,
+            }
+        )
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="AI judges")
+    for column in ("judge", "YES means", "reads", "calibration"):
+        table.add_column(column)
+    for row in rows:
+        c = row["calibration"]
+        calibrated = (
+            f"{c['model']}: κ {c['kappa']:.2f}, TPR {c['tpr']:.2f}, TNR {c['tnr']:.2f}"
+            if c and None not in (c.get("kappa"), c.get("tpr"), c.get("tnr"))
+            else "not calibrated"
+        )
+        table.add_row(
+            f"{row['name']} ({row['version']})",
+            row["yes_means"],
+            ", ".join(row["reads"]),
+            calibrated,
+        )
+    out.print(table)
+
+
 @eval_app.command("report")
 def report_command(
     out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path(

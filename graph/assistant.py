@@ -66,6 +66,10 @@ class TurnResult:
     """Every passage shown to the model: ``{"n", "source", "heading", "score"}``; ``score`` is
     the cosine similarity of its best chunk when known (the rank score otherwise)."""
     tool: str | None = None
+    standalone_question: str = ""
+    """The question as retrieval saw it: a follow-up rewritten with the thread (redacted)."""
+    thread: list[dict[str, str]] = field(default_factory=list)
+    """The earlier messages of the conversation the model could see: ``{"role", "text"}``."""
     usage: dict[str, int] = field(default_factory=dict)
     pii_kinds: list[str] = field(default_factory=list)
     guard_findings: list[str] = field(default_factory=list)
@@ -97,6 +101,11 @@ def llm_intent_fallback(llm: BaseChatModel) -> Callable[[str], Any]:
         return next((cast(Intent, w) for w in words if w in INTENTS), None)
 
     return ask_model
+
+
+THREAD_MESSAGES = 6
+THREAD_CHARS = 1000
+"""How much of the conversation a turn's result carries (for regression cases)."""
 
 
 def cited_chunks(citations: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -335,6 +344,7 @@ class Assistant:
             retrieved=[
                 {
                     "n": n,
+                    "id": d.get("id"),
                     "source": d["source"],
                     "heading": d["heading"],
                     "score": d["score"] if d.get("similarity") is None else d["similarity"],
@@ -342,6 +352,11 @@ class Assistant:
                 for n, d in enumerate(final.get("docs") or [], start=1)
             ],
             tool=final.get("tool_name"),
+            standalone_question=str(final.get("query") or ""),
+            thread=[
+                {"role": str(m.type), "text": str(m.content)[:THREAD_CHARS]}
+                for m in (final.get("history") or [])[-THREAD_MESSAGES:]
+            ],
             usage=dict(final.get("usage") or {}),
             pii_kinds=list(final.get("pii_kinds") or []),
         )

@@ -335,7 +335,8 @@ def trace_id_of(stop_call: Any) -> str:
 
 
 async def test_thumbs_down_opens_a_modal_and_both_land_in_the_trace_log(env: SlackEnv) -> None:
-    _, stop = await ask_in_thread(env, "How do I roll back a bad release?")
+    first, _ = await ask_in_thread(env, "How do I roll back a bad release?")
+    _, stop = await ask_in_thread(env, "and how long does that take?", thread_ts=first["ts"])
     trace_id = trace_id_of(stop)
     click = block_action("answer_feedback", f"bad:{trace_id}", message={"ts": stop.args["ts"]})
     assert (await env.post(interaction_body(click)))[0] == 200
@@ -375,7 +376,10 @@ async def test_thumbs_down_opens_a_modal_and_both_land_in_the_trace_log(env: Sla
         json.loads(r) for r in await env.runtime.services.redis.lrange("eval:regressions", 0, -1)
     ]
     (case,) = [r for r in rows if r["trace_id"] == trace_id]
-    assert case["question"] == "How do I roll back a bad release?"
+    assert case["question"] == "and how long does that take?"
+    # The thread it followed, as the model saw it, and the retrieved chunks by id.
+    assert case["thread"][0] == {"role": "human", "text": "How do I roll back a bad release?"}
+    assert case["standalone_question"] and case["retrieved"][0]["id"]
     assert case["bad_answer"] and case["reasons"] == ["outdated"] and case["comment"] == "old docs"
     assert case["reviewed"] is False and case["answer"] == "" and case["cited"]
 
