@@ -5,7 +5,8 @@ text, ``source`` the file that holds it, relative to the ingested folder's paren
 name it). Each question is asked once, in a conversation of its own, with the semantic cache off,
 against the configured data dir and model. Reported:
 
-- ``cites_gold``: share of answers citing ``source``;
+- ``cites_gold``: share of answers citing ``source``; ``retrieved_gold``: share of questions
+  whose retrieved passages include it (retrieval recall at the configured ``top_k``);
 - ``gold_words``: mean share of the gold answer's content words (distinct stemmed terms, stop
   words out: ``guards.groundedness.content_terms``) present in the answer;
 - ``couldnt_find``: share answered "couldn't find": ``replaced`` ("I couldn't find a reliable
@@ -14,8 +15,9 @@ against the configured data dir and model. Reported:
 - first visible text and total time, p50 / p95: from the call to the first text released to the
   asker (the whole answer when nothing streamed), and to the end of the turn.
 
-``--out`` writes one line per row: ``{id, answer, citations: [{source, heading, n}], replaced,
-no_sources, timings_ms: {first_text, total}}``, so answers can be scored other ways too.
+``--out`` writes one line per row: ``{id, answer, citations: [{source, heading, n}], context
+(the cited passages under their numbers), intent, replaced, no_sources, timings_ms: {first_text,
+total}, tokens, cost_usd}``, so answers can be scored other ways too.
 """
 
 from __future__ import annotations
@@ -90,6 +92,9 @@ def score_row(row: Query, result: Any, first_text_ms: float | None) -> dict[str,
         "replaced": answer.startswith(REPLACED_PREFIX),
         "no_sources": answer.startswith(NO_SOURCES_ANSWER[:40]),
         "cites_gold": cites(result.citations, row.source),
+        "retrieved_gold": cites(result.retrieved, row.source),
+        "intent": result.intent,
+        "context": "\n\n".join(f"[{c['n']}] {c.get('text', '')}" for c in result.citations),
         "gold_words": gold_word_share(answer, row.answer),
         "checks": exact_checks(answer, list(result.citations)),
         "timings_ms": {
@@ -116,6 +121,7 @@ def summarise(scored: list[dict[str, Any]], model: str) -> dict[str, Any]:
         "model": model,
         "rows": n,
         "cites_gold": round(sum(s["cites_gold"] for s in scored) / n, 3),
+        "retrieved_gold": round(sum(s.get("retrieved_gold", False) for s in scored) / n, 3),
         "gold_words": round(statistics.fmean(shares), 3) if shares else None,
         "couldnt_find": round((replaced + no_sources) / n, 3),
         "replaced": replaced,

@@ -1,6 +1,8 @@
 """``assistant eval …``: AI judges, validated against human labels.
 
-``eval calibrate --labels F --judge-name refusal [--judge MODEL] [--json]`` runs one judge on
+``eval judges`` lists the rubrics; ``eval traces`` judges logged turns; ``eval report`` writes
+the HTML report; ``eval dataset`` (``evals.dataset_cli``) runs a golden set; ``eval
+regressions`` exports the 👎 cases. ``eval calibrate --labels F --judge-name refusal [--judge MODEL] [--json]`` runs one judge on
 labelled rows and prints accuracy, TPR, TNR, Cohen's κ and the confusion matrix (with
 ``--json``: one object with ``n``, ``accuracy``, ``kappa``, ``tpr``, ``tnr`` and more), then
 stores TPR/TNR in the data dir for bias-corrected pass rates.
@@ -8,12 +10,15 @@ stores TPR/TNR in the data dir for bias-corrected pass rates.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.cli.support import JsonOption, err, out, print_json, run_async, run_command
+from evals.dataset_cli import dataset_command
+from evals.judge_setup import judge_model, judges_file, judges_named
 
 if TYPE_CHECKING:
     from evals.judges import Judge
@@ -24,177 +29,7 @@ if TYPE_CHECKING:
 eval_app = typer.Typer(
     help="AI-judge evaluation, checked against human labels.", no_args_is_help=True
 )
-
-JUDGE_TOKENS = 48
-"""A verdict and one sentence of reason."""
-
-
-def judge_model(spec: str | None, grammar: str | None = None) -> tuple[object, str]:
-    """The chat model a judge runs on: ``spec`` (``local``, ``openai:gpt-4o-mini`` …) or the
-    configured chat model; the model's name for the record. A local model is constrained by
-    ``grammar`` (default: a YES/NO verdict and one line)."""
-    from evals.judges import VERDICT_GRAMMAR
-    from graph.llm import LocalLlamaChat, build_chat_model
-    from graph.settings import load_settings
-
-    overrides: dict[str, object] = {"max_answer_tokens": JUDGE_TOKENS}
-    if spec:
-        overrides["chat_model"] = spec
-    settings = load_settings(**overrides)
-    model = build_chat_model(settings)
-    if isinstance(model, LocalLlamaChat):  # constrain it: a tiny model often forgets the verdict
-        model = model.model_copy(update={"grammar": grammar or VERDICT_GRAMMAR})
-    return model, settings.chat_model
-
-
-def judges_file() -> Path:
-    """Where calibrations are kept: ``<data dir>/evals/judges.json``."""
-    from graph.settings import load_settings
-
-    return load_settings().data_dir / "evals" / "judges.json"
-
-
-@eval_app.command("dataset")
-def dataset_command(
-    data: Annotated[
-        Path, typer.Argument(help='JSON lines {"id", "question", "answer", "source"}.')
-    ],
-    gate: Annotated[
-        Path | None, typer.Option("--gate", help="YAML thresholds; exit 1 when one is missed.")
-    ] = None,
-    compare: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--compare",
-            help="A configuration key=value[,key=value]; give two to compare (e.g. chat_model=…).",
-        ),
-    ] = None,
-    pairwise_judge: Annotated[
-        str | None,
-        typer.Option(help="With --compare: judge each pair of answers (both orders) with it."),
-    ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
-    out_path: Annotated[Path | None, typer.Option("--out", help="One JSON line per row.")] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Run the bot on a golden set with the configured model and data dir: gold source cited,
-    gold words, "couldn't find", exact checks (non-empty, citations exist, cited text overlaps
-    the answer), latency, tokens and cost; with --gate, a regression gate for CI; with two
-    --compare configurations, both side by side with paired 95 % intervals of the differences."""
-    from evals.answers import bench_answers
-    from evals.gate import load_gate
-    from knowledge.queries import load_queries
-
-    thresholds = run_command(lambda: load_gate(gate)) if gate is not None else None
-    rows = run_command(lambda: load_queries(data))[:limit]
-    if compare is not None:
-        _compare(rows, compare, pairwise_judge, out_path, as_json)
-        return
-    summary = run_async(lambda: bench_answers(rows, out=out_path))
-    failures = thresholds.failures(summary) if thresholds is not None else []
-    summary["gate"] = {"passed": not failures, "failures": failures} if thresholds else None
-    if as_json:
-        print_json(summary)
-    else:
-        s = summary
-        out.print(
-            f"{s['rows']} questions on {s['model']}: cites gold {s['cites_gold']:.1%}, "
-            f"gold words {s['gold_words']}, couldn't find {s['couldnt_find']:.1%}, "
-            f"exact checks failed {s['checks_failed']:.1%}, total p95 {s['total_s_p95']} s",
-            highlight=False,
-        )
-        for line in failures:
-            err.print(f"[red]gate:[/] {line}", highlight=False)
-        if thresholds is not None and not failures:
-            out.print("gate passed")
-    if failures:
-        raise typer.Exit(1)
-
-
-def _compare(
-    rows: list[Any],
-    configs: list[str],
-    pairwise_judge: str | None,
-    out_path: Path | None,
-    as_json: bool,
-) -> None:
-    """``eval dataset --compare A --compare B``."""
-    from rich.progress import Progress
-    from rich.table import Table
-
-    from evals.answers import answer_rows, summarise
-    from evals.compare import PAIRWISE_GRAMMAR, differences, pairwise, parse_config
-    from observe.errors import ConfigError
-
-    def prepare() -> list[dict[str, Any]]:
-        if len(configs) != 2:
-            raise ConfigError("--compare needs exactly two configurations", hint="A and B")
-        return [parse_config(c) for c in configs]
-
-    overrides = run_command(prepare)
-    judge = (
-        run_command(lambda: judge_model(pairwise_judge, PAIRWISE_GRAMMAR))
-        if pairwise_judge
-        else None
-    )
-    runs: list[list[dict[str, Any]]] = []
-    summaries = []
-    judged: dict[str, Any] | None = None
-    with Progress(console=err, transient=True, disable=as_json) as progress:
-        for label, config, text in zip("AB", overrides, configs, strict=True):
-            task = progress.add_task(f"{label}: {text}", total=len(rows))
-            sink = out_path.with_suffix(f".{label}.jsonl") if out_path is not None else None
-
-            def step(n: int, _total: int, task: Any = task) -> None:
-                progress.update(task, completed=n)
-
-            async def answer(config: dict[str, Any] = config, sink: Path | None = sink) -> Any:
-                return await answer_rows(rows, overrides=config, out=sink, progress=step)
-
-            scored, settings = run_async(answer)
-            runs.append(scored)
-            summaries.append({"config": config, **summarise(scored, settings.chat_model)})
-        if judge is not None:
-            model, name = judge
-            task = progress.add_task(f"pairwise on {name}", total=len(rows))
-
-            async def compare_pairs() -> dict[str, Any]:
-                return await pairwise(model, runs[0], runs[1], lambda: progress.advance(task))  # type: ignore[arg-type]
-
-            judged = {"model": name, **run_async(compare_pairs)}
-    diffs = differences(*runs)
-    report = {"a": summaries[0], "b": summaries[1], "b_minus_a": diffs, "pairwise": judged}
-    if as_json:
-        print_json(report)
-        return
-    table = Table(title=f"{len(rows)} questions, A vs B (paired 95 % intervals of B − A)")
-    for column in ("", "A", "B", "B − A"):
-        table.add_column(column, justify="left" if not column else "right")
-    for key, title in (
-        ("cites_gold", "gold source cited"),
-        ("gold_words", "gold words"),
-        ("couldnt_find", "couldn't find"),
-        ("total_s_mean", "total s (mean)"),
-    ):
-        d = diffs.get(key.removesuffix("_mean"))
-        delta = f"{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]" if d else "–"
-        table.add_row(title, str(summaries[0].get(key)), str(summaries[1].get(key)), delta)
-    for key, title in (
-        ("total_s_p50", "total s p50"),
-        ("total_s_p95", "total s p95"),
-        ("first_text_s_p95", "first text s p95"),
-        ("tokens_per_answer", "tokens per answer"),
-        ("cost_usd", "cost USD"),
-        ("model", "model"),
-    ):
-        table.add_row(title, str(summaries[0].get(key)), str(summaries[1].get(key)), "")
-    out.print(table)
-    if judged:
-        out.print(
-            f"pairwise ({judged['model']}, both orders): A wins {judged['a_wins']}, "
-            f"B wins {judged['b_wins']}, position disagreement {judged['position_disagreement']}, "
-            f"undecided {judged['undecided']}, identical answers {judged['same_answer']}"
-        )
+eval_app.command("dataset")(dataset_command)
 
 
 @eval_app.command("regressions")
@@ -203,7 +38,6 @@ def regressions_command(
 ) -> None:
     """Write the answers users marked 👎 with a reason as regression cases to review: fill in
     ``answer`` and ``source`` (the right ones), set ``reviewed``, then run ``eval dataset``."""
-    import json
 
     def export() -> int:
         import redis
@@ -252,22 +86,17 @@ def traces_command(
     """Judge logged turns (content capture must have been on) and write the results to the log;
     prints each pass rate, corrected for the judge's calibrated errors when it has one."""
     from bot.cli.traces import since_ns
-    from evals.judges import JUDGES
     from graph.factories import open_index, open_tracer
     from graph.settings import load_settings
-    from observe.errors import ConfigError
 
     start = since_ns(since)
 
     def prepare() -> tuple:
-        names = list(JUDGES) if "all" in judge_names else list(dict.fromkeys(judge_names))
-        unknown = [n for n in names if n not in JUDGES]
-        if unknown:
-            raise ConfigError(f"no judge {unknown[0]!r}", hint=f"one of {sorted(JUDGES)} or all")
+        rubrics = judges_named(judge_names)
         model, name = judge_model(judge)
         settings = load_settings()
-        index = open_index(settings) if any(JUDGES[n].needs_context for n in names) else None
-        return [JUDGES[n] for n in names], model, name, settings, index
+        index = open_index(settings) if any(j.needs_context for j in rubrics) else None
+        return rubrics, model, name, settings, index
 
     rubrics, model, name, settings, index = run_command(prepare)
     tracer = open_tracer(settings)
@@ -425,8 +254,6 @@ def report_command(
     """An HTML report of the judges' verdicts and the exact checks in the trace log: pass rates
     with 95 % intervals (corrected for calibrated judges), over time, per intent and channel,
     judge–human agreement and the worst turns."""
-    import json
-
     from bot.cli.traces import since_ns
     from evals.report import build_report
     from evals.report_html import render

@@ -1,14 +1,16 @@
 """The regression gate: thresholds a golden-set run must meet (``assistant eval dataset``).
 
-A gate file is YAML with any of ``min_cites_gold``, ``min_gold_words``, ``max_couldnt_find``,
-``max_checks_failed`` (shares, 0–1) and ``max_total_s_p95`` (seconds). ``failures(summary)``
-names every threshold the run missed, with both numbers; an empty list means it passed.
+A gate file is YAML with any of ``min_cites_gold``, ``min_retrieved_gold``, ``min_gold_words``,
+``max_couldnt_find``, ``max_checks_failed`` (shares, 0–1), ``max_total_s_p95`` (seconds) and
+``min_judge`` (judge name → least share of good verdicts, for a run with ``--judge-name``).
+``failures(summary)`` names every threshold the run missed, with both numbers; an empty list
+means it passed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,15 +24,25 @@ class Gate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min_cites_gold: float | None = Field(default=None, ge=0, le=1)
+    min_retrieved_gold: float | None = Field(default=None, ge=0, le=1)
     min_gold_words: float | None = Field(default=None, ge=0, le=1)
     max_couldnt_find: float | None = Field(default=None, ge=0, le=1)
     max_checks_failed: float | None = Field(default=None, ge=0, le=1)
     max_total_s_p95: float | None = Field(default=None, gt=0)
+    min_judge: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
 
     def failures(self, summary: dict[str, Any]) -> list[str]:
-        """Every threshold ``summary`` (``evals.answers.summarise``) misses."""
+        """Every threshold ``summary`` (``evals.answers.summarise``, with ``judges`` when the
+        run was judged) misses."""
         missed = []
-        for name, limit in self.model_dump(exclude_none=True).items():
+        judged = summary.get("judges") or {}
+        for judge, limit in self.min_judge.items():
+            rate = (judged.get(judge) or {}).get("rate")
+            if rate is None:
+                missed.append(f"judge {judge}: not measured (limit {limit})")
+            elif rate < limit:
+                missed.append(f"judge {judge} {rate} < {limit}")
+        for name, limit in self.model_dump(exclude_none=True, exclude={"min_judge"}).items():
             kind, metric = name.split("_", 1)
             value = summary.get(metric)
             if value is None:

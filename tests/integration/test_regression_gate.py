@@ -4,12 +4,16 @@ what dropped, when answer quality is broken on purpose."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from evals.openai_double import OpenAIDouble
 from integration.cli_runner import run_assistant
 
 SHARED = Path("/work/shared/datasets")
@@ -90,3 +94,43 @@ def test_compare_shows_the_broken_configuration_worse_with_a_paired_interval(
     assert report["b_minus_a"]["couldnt_find"]["low"] > 0
     for side in ("a", "b"):
         assert {"total_s_p50", "total_s_p95", "tokens_per_answer", "cost_usd"} <= set(report[side])
+
+
+@pytest.fixture
+async def judge() -> AsyncIterator[OpenAIDouble]:
+    """A scripted judge over HTTP: an answer is grounded when its passages hold its words."""
+
+    def reply(messages: list[dict[str, Any]]) -> str:
+        text = str(messages[-1]["content"])
+        context = text.split("CONTEXT:", 1)[-1].split("ANSWER:", 1)[0].lower()
+        answer = text.split("ANSWER:", 1)[-1].lower()
+        words = [w for w in answer.split() if len(w) > 5][:5]
+        supported = all(w in context for w in words)
+        return "YES\nsupported" if supported else "NO\nnot in the passages"
+
+    double = await OpenAIDouble(reply).start()
+    yield double
+    await double.stop()
+
+
+async def test_judge_metrics_feed_the_gate(
+    data_dir: Path, judge: OpenAIDouble, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate.yaml"
+    gate.write_text("min_cites_gold: 0.5\nmin_judge:\n  groundedness: 0.7\n")
+    args = ["eval", "dataset", str(GOLDEN), "--limit", "4", "--gate", str(gate), "--json"]
+    env = {"ASSISTANT_CHAT_BASE_URL": judge.url, "OPENAI_API_KEY": "sk-test-not-a-real-key"}
+    judged = args + ["--judge-name", "groundedness", "--judge", "openai:gpt-4o-mini"]
+    result = await asyncio.to_thread(run, *judged, data_dir=data_dir, **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    grounded = summary["judges"]["groundedness"]
+    assert (
+        grounded["n"] == 4 and grounded["rate"] >= 0.7 and grounded["model"] == "openai:gpt-4o-mini"
+    )
+    assert all("CONTEXT:\n[1]" in r["body"]["messages"][-1]["content"] for r in judge.requests)
+    unjudged = await asyncio.to_thread(run, *args, data_dir=data_dir, **env)
+    assert unjudged.returncode == 1, "a judge threshold without judging is not a pass"
+    assert "judge groundedness: not measured" in " ".join(
+        json.loads(unjudged.stdout)["gate"]["failures"]
+    )

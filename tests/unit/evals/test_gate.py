@@ -23,6 +23,18 @@ def test_every_missed_threshold_is_named() -> None:
     ]
 
 
+def test_judge_thresholds_fail_when_missed_or_not_measured() -> None:
+    gate = Gate(min_judge={"groundedness": 0.8, "answer_relevance": 0.9})
+    judged = {"judges": {"groundedness": {"rate": 0.5}}}
+    assert gate.failures(judged) == [
+        "judge groundedness 0.5 < 0.8",
+        "judge answer_relevance: not measured (limit 0.9)",
+    ]
+    assert Gate(min_judge={"groundedness": 0.4}).failures(judged) == []
+    with pytest.raises(ValueError):
+        Gate(min_judge={"groundedness": 1.5})
+
+
 def test_a_bad_gate_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "g.yaml").write_text("min_cites: 0.8\n")
     with pytest.raises(ConfigError, match="invalid"):
