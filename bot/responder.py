@@ -88,6 +88,10 @@ def slack_thread_loader(client: AsyncWebClient, request: TurnRequest) -> Any:
     return load
 
 
+THREAD_CHARS = 1000
+"""How much of each earlier message a regression case keeps."""
+
+
 def regression_seed(result: TurnResult) -> dict[str, Any]:
     """What a 👎 on this answer turns into a regression case: redacted question and answer,
     the thread before it and the standalone question retrieval used, the cited and the
@@ -95,7 +99,9 @@ def regression_seed(result: TurnResult) -> dict[str, Any]:
     return {
         "question": redact_pii(result.question),
         "standalone_question": redact_pii(result.standalone_question),
-        "thread": [{"role": m["role"], "text": redact_pii(m["text"])} for m in result.thread],
+        "thread": [  # redacted whole, then cut (a cut address would escape redaction)
+            {"role": m["role"], "text": redact_pii(m["text"])[:THREAD_CHARS]} for m in result.thread
+        ],
         "bad_answer": redact_pii(result.answer),
         "cited": [
             {"n": c["n"], "source": c["source"], "heading": c["heading"]} for c in result.citations

@@ -103,7 +103,8 @@ def corrected_rate(
     ) / youden**2
     half = Z95 * math.sqrt(max(variance, 0.0))
     clipped = min(1.0, max(0.0, estimate))
-    return CorrectedRate(observed, clipped, max(0.0, estimate - half), min(1.0, estimate + half))
+    low, high = (min(1.0, max(0.0, v)) for v in (estimate - half, estimate + half))
+    return CorrectedRate(observed, clipped, low, high)
 
 
 def _round(value: float | None) -> float | None:

@@ -128,6 +128,7 @@ def summarise(scored: list[dict[str, Any]], model: str) -> dict[str, Any]:
         "no_sources": no_sources,
         "first_text_s_p50": _rounded(percentile(first, 50)),
         "first_text_s_p95": _rounded(percentile(first, 95)),
+        "total_s_mean": _rounded(statistics.fmean(total)) if total else None,
         "total_s_p50": _rounded(percentile(total, 50)),
         "total_s_p95": _rounded(percentile(total, 95)),
         "checks_failed": round(len(failed) / n, 3),

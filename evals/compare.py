@@ -27,6 +27,7 @@ import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from graph.settings import Settings
 from observe.errors import ConfigError
 
 METRICS = {
@@ -49,7 +50,13 @@ def parse_config(text: str) -> dict[str, Any]:
                 f"bad configuration {text!r}: {part!r} is not key=value",
                 hint="e.g. --compare chat_model=local --compare chat_model=local:/m/qwen.gguf",
             )
-        overrides[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        key = key.strip()
+        if key not in Settings.model_fields:
+            raise ConfigError(
+                f"bad configuration {text!r}: no setting {key!r}",
+                hint="settings are the ASSISTANT_* names in lower case (docs/configuration.md)",
+            )
+        overrides[key] = yaml.safe_load(value) if value.strip() else ""
     if not overrides:
         raise ConfigError("an empty configuration", hint="give at least one key=value")
     return overrides
@@ -86,10 +93,18 @@ def paired_diff(a: list[float | None], b: list[float | None], seed: int = 7) -> 
     )
 
 
+def paired_rows(
+    a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Both runs answered the same rows in the same order: pair them by position."""
+    if [r["id"] for r in a_rows] != [r["id"] for r in b_rows]:
+        raise ValueError("the two runs did not answer the same rows in the same order")
+    return list(zip(a_rows, b_rows, strict=True))
+
+
 def differences(a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """``paired_diff`` of every metric (rows matched by id)."""
-    b_by_id = {row["id"]: row for row in b_rows}
-    pairs = [(row, b_by_id[row["id"]]) for row in a_rows if row["id"] in b_by_id]
+    """``paired_diff`` of every metric (rows paired by position)."""
+    pairs = paired_rows(a_rows, b_rows)
     result = {}
     for name, metric in METRICS.items():
         diff = paired_diff([metric(x) for x, _ in pairs], [metric(y) for _, y in pairs])
@@ -133,7 +148,6 @@ async def pairwise(
 ) -> dict[str, Any]:
     """Judge each row's two answers in both orders: wins of A and B where both orders agree,
     position disagreement where they do not, and rows the judge could not decide."""
-    b_by_id = {row["id"]: row for row in b_rows}
     counts = {
         "a_wins": 0,
         "b_wins": 0,
@@ -141,10 +155,7 @@ async def pairwise(
         "undecided": 0,
         "same_answer": 0,
     }
-    for row in a_rows:
-        other = b_by_id.get(row["id"])
-        if other is None:
-            continue
+    for row, other in paired_rows(a_rows, b_rows):
         if row["answer"].strip() == other["answer"].strip():
             counts["same_answer"] += 1
         else:

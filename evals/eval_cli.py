@@ -2,7 +2,9 @@
 
 ``eval judges`` lists the rubrics; ``eval traces`` judges logged turns; ``eval report`` writes
 the HTML report; ``eval dataset`` (``evals.dataset_cli``) runs a golden set; ``eval
-regressions`` exports the 👎 cases. ``eval calibrate --labels F --judge-name refusal [--judge MODEL] [--json]`` runs one judge on
+regressions`` exports the 👎 cases.
+
+``eval calibrate --labels F --judge-name refusal [--judge MODEL] [--json]`` runs one judge on
 labelled rows and prints accuracy, TPR, TNR, Cohen's κ and the confusion matrix (with
 ``--json``: one object with ``n``, ``accuracy``, ``kappa``, ``tpr``, ``tnr`` and more), then
 stores TPR/TNR in the data dir for bias-corrected pass rates.
@@ -255,22 +257,16 @@ def report_command(
     with 95 % intervals (corrected for calibrated judges), over time, per intent and channel,
     judge–human agreement and the worst turns."""
     from bot.cli.traces import since_ns
-    from evals.report import build_report
+    from evals.report import build_report, stored_calibrations
     from evals.report_html import render
     from graph.settings import load_settings
 
     start = since_ns(since)
 
     def build() -> dict[str, Any]:
-        calibrations: dict[str, Any] = {}
-        if judges_file().exists():
-            try:
-                calibrations = json.loads(judges_file().read_text(encoding="utf-8"))
-            except ValueError:
-                err.print(f"[yellow]ignoring {judges_file()}: not JSON[/]")
         return build_report(
             load_settings().traces_path,
-            calibrations,
+            stored_calibrations(judges_file()),
             since_ns=start,
             latency_budget_ms=latency_budget * 1000,
         )
@@ -279,8 +275,12 @@ def report_command(
     if as_json:
         print_json(data)
         return
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(render(data, dashboard_url=dashboard_url), encoding="utf-8")
+
+    def write() -> None:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(render(data, dashboard_url=dashboard_url), encoding="utf-8")
+
+    run_command(write)
     judged = sum(j["overall"]["n"] for j in data["judges"])
     out.print(
         f"{out_file}: {data['turns']} turn(s), {len(data['judges'])} judge(s), {judged} verdict(s)"

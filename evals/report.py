@@ -10,17 +10,22 @@ a calibration for that prompt version and model, also the rate corrected for its
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
+
+import structlog
 
 from evals.agreement import Z95, corrected_rate
 from evals.answers import exact_checks
 from evals.judges import JUDGES
 from observe.stats import percentile
 from observe.tracefile import trace_records
+
+log = structlog.get_logger(__name__)
 
 BAD_WHEN_YES = frozenset({"refusal", "harm"})
 """Judges whose YES is the bad outcome."""
@@ -84,6 +89,12 @@ class JudgeView:
     unparsed: int = 0
 
 
+def version_key(version: str) -> tuple[int, str]:
+    """Orders ``name/9`` before ``name/10`` (the number after the last ``/``)."""
+    number = version.rsplit("/", 1)[-1]
+    return (int(number) if number.isdigit() else -1, version)
+
+
 def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
@@ -91,10 +102,12 @@ def _r(value: float | None) -> float | None:
 def _turn(record: dict[str, Any]) -> Turn:
     attrs = record.get("attributes") or {}
     answer = attrs.get("app.content.answer")
-    numbers = attrs.get("app.citation.numbers") or []
-    citations = [{"n": n} for n in numbers]
+    numbers = attrs.get("app.citation.numbers")
+    citations = [{"n": n} for n in numbers or []]
     checks = exact_checks(str(answer), citations) if answer is not None else {}
     checks.pop("cited_overlap", None)  # the cited text is not in the log
+    if numbers is None:  # logged before turns recorded their citation numbers
+        checks.pop("citations_exist", None)
     start, end = (
         int(record.get("start_time_unix_nano") or 0),
         int(record.get("end_time_unix_nano") or 0),
@@ -130,21 +143,22 @@ def collect(live: Path, since_ns: int = 0) -> tuple[dict[str, Turn], dict[str, J
     for trace_id, channel in channels.items():
         if trace_id in turns:
             turns[trace_id].channel = channel
-    newest: dict[str, str] = {}
-    for record in evals:
+    newest: dict[str, tuple[tuple[int, str], str]] = {}
+    for record in evals:  # the newest rubric version; within it, the model judging last
         attrs = record["attributes"]
-        name, version = attrs["gen_ai.evaluation.name"], attrs["app.judge.version"]
-        newest[name] = max(newest.get(name, version), version)
+        name, version = attrs["gen_ai.evaluation.name"], str(attrs["app.judge.version"])
+        model = str(attrs.get("app.judge.model") or "?")
+        if name not in newest or version_key(version) >= newest[name][0]:
+            newest[name] = (version_key(version), model)
     views: dict[str, JudgeView] = {}
     for record in evals:
         attrs = record["attributes"]
         name = attrs["gen_ai.evaluation.name"]
         turn = turns.get(str(record.get("trace_id")))
-        if attrs["app.judge.version"] != newest[name] or turn is None:
+        version, model = str(attrs["app.judge.version"]), str(attrs.get("app.judge.model") or "?")
+        if (version_key(version), model) != newest[name] or turn is None:
             continue
-        view = views.setdefault(
-            name, JudgeView(name, newest[name], str(attrs.get("app.judge.model") or "?"))
-        )
+        view = views.setdefault(name, JudgeView(name, version, model))
         score = attrs.get("gen_ai.evaluation.score.value")
         if score is None:
             view.unparsed += 1
@@ -217,7 +231,9 @@ def checks_summary(turns: list[Turn], latency_budget_ms: float) -> dict[str, Any
         "turns": len(turns),
         "with_content": len(with_content),
         **{
-            name: rate_of([(t, bool(t.checks.get(name))) for t in with_content]).to_dict()
+            name: rate_of(
+                [(t, bool(t.checks[name])) for t in with_content if t.checks.get(name) is not None]
+            ).to_dict()
             for name in names
         },
         "latency_budget_ms": latency_budget_ms,
@@ -252,6 +268,26 @@ def worst(turns: list[Turn], limit: int = 15) -> list[dict[str, Any]]:
         }
         for _, turn, bad, failed_checks in scored[:limit]
     ]
+
+
+CALIBRATION_KEYS = ("prompt_version", "model", "tpr", "tnr", "n_pos", "n_neg", "kappa", "accuracy")
+
+
+def stored_calibrations(path: Path) -> dict[str, Any]:
+    """The calibrations in ``judges.json`` that are whole (others are skipped with a warning
+    on the log), with only the labels file's name (not where it lives)."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError) as exc:
+        log.warning("calibrations unreadable", path=str(path), error=str(exc))
+        return {}
+    usable = {}
+    for name, entry in (saved if isinstance(saved, dict) else {}).items():
+        if not isinstance(entry, dict) or any(k not in entry for k in CALIBRATION_KEYS):
+            log.warning("calibration incomplete, skipped", judge=str(name))
+            continue
+        usable[str(name)] = {**entry, "labels": PurePath(str(entry.get("labels") or "")).name}
+    return usable
 
 
 def build_report(

@@ -78,6 +78,8 @@ def render(data: dict[str, Any], *, dashboard_url: str | None = None) -> str:
             return "not calibrated"
         if saved.get("prompt_version") != judge["version"] or saved.get("model") != judge["model"]:
             return "calibrated for another prompt or model"
+        if saved.get("tpr") is None or saved.get("tnr") is None:
+            return "calibration lacked positives or negatives"
         return "judge no better than chance"
 
     def facet_keys(facet: str) -> list[str]:

@@ -134,7 +134,6 @@ async def bench_slack_latency(
                         timeout=300,
                         predicate=lambda c, ts=ts: _thread_of(double, c) == ts,  # type: ignore[misc]
                     )
-                    apologies += APOLOGY in str(stop[-1].args)
                     streamed = [
                         c
                         for c in double.calls_to(
@@ -146,6 +145,11 @@ async def bench_slack_latency(
                     final.append(stop[-1].at - sent)
                     if progress is not None:
                         progress()
+            # A failed turn posts its apology, or stops its stream and then edits it in.
+            await asyncio.sleep(0.5)
+            apologies = sum(
+                APOLOGY in str(c.args) for c in double.calls_to("chat.postMessage", "chat.update")
+            )
         finally:
             await runtime.aclose()
             await runner.cleanup()

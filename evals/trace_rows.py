@@ -79,13 +79,17 @@ def logged_turns(live: Path, judge: Judge, since_ns: int) -> tuple[list[LoggedTu
     for record in trace_records(live, since_ns):
         attrs = record.get("attributes") or {}
         kind = record.get("record")
-        if kind == "eval" and attrs.get("app.judge.version") == judge.version:
+        if (
+            kind == "eval"
+            and attrs.get("app.judge.version") == judge.version
+            and attrs.get("gen_ai.evaluation.score.value") is not None  # failed ones are retried
+        ):
             done.add(f"{record.get('parent_span_id')}/{attrs.get(DOCUMENT_ID) or ''}")
         elif kind == "span" and record.get("name") == "turn":
             turns[str(record["trace_id"])] = LoggedTurn(record)
         elif kind == "span" and attrs.get("gen_ai.operation.name") == "retrieval":
             ids = [str(d["id"]) for d in attrs.get("gen_ai.retrieval.documents") or [] if "id" in d]
-            retrievals[str(record["trace_id"])] = (str(record["span_id"]), ids)
+            retrievals[str(record["trace_id"])] = (str(record["span_id"]), list(dict.fromkeys(ids)))
     for trace_id, (span_id, ids) in retrievals.items():
         if trace_id in turns:
             turns[trace_id].retrieval_span_id, turns[trace_id].retrieved = span_id, ids

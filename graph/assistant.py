@@ -104,8 +104,7 @@ def llm_intent_fallback(llm: BaseChatModel) -> Callable[[str], Any]:
 
 
 THREAD_MESSAGES = 6
-THREAD_CHARS = 1000
-"""How much of the conversation a turn's result carries (for regression cases)."""
+"""How many earlier messages of the conversation a turn's result carries."""
 
 
 def cited_chunks(citations: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -354,7 +353,7 @@ class Assistant:
             tool=final.get("tool_name"),
             standalone_question=str(final.get("query") or ""),
             thread=[
-                {"role": str(m.type), "text": str(m.content)[:THREAD_CHARS]}
+                {"role": str(m.type), "text": str(m.content)}
                 for m in (final.get("history") or [])[-THREAD_MESSAGES:]
             ],
             usage=dict(final.get("usage") or {}),

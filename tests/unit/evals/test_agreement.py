@@ -47,3 +47,11 @@ def test_correction_is_clipped_and_refused_for_a_chance_level_judge() -> None:
     assert corrected_rate(0.5, 100, 0.4, 0.55, 40, 40) is None
     perfect = corrected_rate(0.3, 100, 1.0, 1.0, 40, 40)
     assert perfect is not None and perfect.corrected == pytest.approx(0.3)
+
+
+def test_the_corrected_interval_stays_inside_zero_and_one() -> None:
+    from evals.agreement import corrected_rate
+
+    fixed = corrected_rate(0.99, 50, 0.9, 0.9, 20, 20)
+    assert fixed is not None
+    assert 0.0 <= fixed.low <= fixed.corrected <= fixed.high <= 1.0

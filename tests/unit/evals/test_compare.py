@@ -19,6 +19,8 @@ def test_configurations_are_settings_overrides() -> None:
     }
     with pytest.raises(ConfigError, match="not key=value"):
         parse_config("top_k")
+    with pytest.raises(ConfigError, match="no setting 'top_kk'"):
+        parse_config("top_kk=3")
     with pytest.raises(ConfigError, match="empty"):
         parse_config(" , ")
 
@@ -53,12 +55,14 @@ def row(i: str, answer: str, *, cites: bool = True) -> dict:
     }
 
 
-def test_rows_are_paired_by_id() -> None:
-    a = [row("1", "x", cites=False), row("2", "y")]
-    b = [row("2", "y"), row("1", "x")]
+def test_rows_are_paired_by_position_even_with_repeated_ids() -> None:
+    a = [row("1", "x", cites=False), row("1", "y")]
+    b = [row("1", "x"), row("1", "y")]
     diffs = differences(a, b)
     assert diffs["cites_gold"]["mean"] == 0.5 and diffs["cites_gold"]["n"] == 2
     assert diffs["total_s"]["mean"] == 0.0
+    with pytest.raises(ValueError, match="same rows"):
+        differences(a, list(reversed(b + [row("2", "z")])))
 
 
 async def test_pairwise_judging_counts_a_position_bias() -> None:

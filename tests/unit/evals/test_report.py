@@ -98,3 +98,44 @@ def test_an_empty_log_still_makes_a_page(tmp_path: Path) -> None:
     data = build_report(tmp_path / "traces.jsonl", {})
     assert data["turns"] == 0 and data["judges"] == []
     assert "No judge verdicts" in render(data)
+
+
+def test_versions_order_by_number_and_failed_verdicts_do_not_count(tmp_path: Path) -> None:
+    from evals.report import version_key
+
+    assert version_key("refusal/10") > version_key("refusal/9")
+    path = tmp_path / "traces.jsonl"
+    write_judged_log(path)
+    data = build_report(path, {})
+    assert grounded(data)["unparsed"] == 0
+
+
+def test_turns_logged_before_citation_numbers_are_not_failed(tmp_path: Path) -> None:
+    from guards.redaction import REDACTOR
+    from observe.tracing import Tracer
+
+    path = tmp_path / "traces.jsonl"
+    tracer = Tracer(path, redactor=REDACTOR, keep_content=True)
+    with tracer.span(
+        "turn", "SERVER", {"app.content.question": "q", "app.content.answer": "a [1]"}
+    ):
+        pass
+    tracer.close()
+    checks = build_report(path, {})["checks"]
+    assert checks["citations_exist"]["n"] == 0 and checks["non_empty"]["good"] == 1
+
+
+def test_unusable_calibrations_are_skipped_and_paths_dropped(tmp_path: Path) -> None:
+    import json
+
+    from evals.report import stored_calibrations
+
+    path = tmp_path / "judges.json"
+    path.write_text(json.dumps({**CALIBRATION, "x": "bad", "y": {"tpr": 1}}))
+    saved = stored_calibrations(path)
+    assert (
+        set(saved) == {"groundedness"}
+        and saved["groundedness"]["labels"] == "grounded-labels.jsonl"
+    )
+    path.write_text("{not json")
+    assert stored_calibrations(path) == {}

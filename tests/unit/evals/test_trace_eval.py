@@ -86,3 +86,15 @@ async def test_the_pass_rate_is_corrected_with_a_matching_calibration(tmp_path: 
     assert report.corrected.corrected == pytest.approx((0.25 + 0.8 - 1) / 0.7)
     (tmp_path / "judges.json").write_text('{"refusal": {"prompt_version": "refusal/0"}}')
     assert load_calibration(tmp_path / "judges.json", REFUSAL) is None, "another rubric version"
+
+
+async def test_a_failed_verdict_is_retried_on_the_next_run(tmp_path: Path) -> None:
+    path = tmp_path / "traces.jsonl"
+    log_turns(path, 1)
+    tracer = Tracer(path, redactor=REDACTOR, keep_content=True)
+    silent = GenericFakeChatModel(messages=iter([AIMessage("maybe")]))
+    first = await evaluate_traces(REFUSAL, silent, "fake", path, tracer)
+    again = await evaluate_traces(REFUSAL, judge_model(1), "fake", path, tracer)
+    tracer.close()
+    assert (first.judged, first.unparsed) == (1, 1)
+    assert (again.judged, again.already_judged, again.positive) == (1, 0, 0)
