@@ -61,12 +61,22 @@ OVERLAP = 0.5
 """Share of an answer's content terms its cited passages must hold (the deterministic check)."""
 
 
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+
+
+def own_text(answer: str) -> str:
+    """The answer without what it quotes: code blocks, inline code and ``>`` lines (a quoted
+    ``x[10]`` is not a citation marker)."""
+    unquoted = _CODE.sub(" ", answer)
+    return "\n".join(line for line in unquoted.splitlines() if not line.lstrip().startswith(">"))
+
+
 def exact_checks(answer: str, citations: list[dict[str, Any]]) -> dict[str, bool | None]:
-    """The checks that need no judge: the answer is not empty; every ``[n]`` in it names a
-    citation; the cited passages hold at least ``OVERLAP`` of its content terms (``None``:
-    no citation to check)."""
+    """The checks that need no judge: the answer is not empty; every ``[n]`` in its own text
+    (``own_text``) names a citation; the cited passages hold at least ``OVERLAP`` of its
+    content terms (``None``: no citation to check)."""
     numbers = {int(c["n"]) for c in citations if "n" in c}
-    markers = {int(m) for m in _MARKER.findall(answer)}
+    markers = {int(m) for m in _MARKER.findall(own_text(answer))}
     cited_terms = set(content_terms(" ".join(str(c.get("text", "")) for c in citations)))
     terms = set(content_terms(answer))
     return {

@@ -184,7 +184,7 @@ def grouped(verdicts: list[tuple[Turn, bool]], key: str) -> dict[str, dict[str, 
 
 def over_time(verdicts: list[tuple[Turn, bool]], start: int, end: int) -> list[dict[str, Any]]:
     """The rate per time bucket (at most ``MAX_BUCKETS`` equal spans of the turns' time)."""
-    width = max(60 * 10**9, math.ceil((end - start + 1) / MAX_BUCKETS))
+    width = max(10**9, math.ceil((end - start + 1) / MAX_BUCKETS))
     buckets: dict[int, list[tuple[Turn, bool]]] = defaultdict(list)
     for turn, good in verdicts:
         buckets[(turn.started_ns - start) // width].append((turn, good))

@@ -53,3 +53,10 @@ def test_exact_checks() -> None:
     assert wrong["citations_exist"] is False and wrong["cited_overlap"] is False
     assert exact_checks("  ", [])["non_empty"] is False
     assert exact_checks("No sources here.", [])["cited_overlap"] is None
+
+
+def test_brackets_inside_quotes_and_code_are_not_citation_markers() -> None:
+    cited = [{"n": 1, "text": "y.append(10) changes x"}]
+    quoted = "From the docs [1]:\n\n> y.append(10) gives [10]\n\n```\n>>> x[0]\n```\nsee `a[2]`"
+    assert exact_checks(quoted, cited)["citations_exist"] is True
+    assert exact_checks("As [1] and [3] say.", cited)["citations_exist"] is False
