@@ -12,6 +12,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,16 +81,23 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def page() -> Iterator[Page]:
+@contextmanager
+def checked_page(width: int) -> Iterator[Page]:
+    """A Chromium page ``width`` pixels wide; leaving fails if a script on it raised."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = browser.new_page(viewport={"width": width, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         yield page
         browser.close()
         assert not errors, f"the page raised: {errors}"
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    with checked_page(1400) as page:
+        yield page
 
 
 def test_every_panel_renders_with_data(dashboard: str, page: Page) -> None:

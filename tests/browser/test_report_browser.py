@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser.test_dashboard_browser import CHROMIUM, FLAGS
+from browser.test_dashboard_browser import checked_page
 from integration.judged_log import write_judged_log
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from evals.report import build_report
 from evals.report_html import render
@@ -17,16 +17,10 @@ from evals.report_html import render
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1300, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with checked_page(1300) as page:
         blocked: list[str] = []
         page.route("http*://**", lambda route: (blocked.append(route.request.url), route.abort()))
         yield page
-        browser.close()
-        assert not errors, f"the page raised: {errors}"
         assert not blocked, f"the report fetched from the network: {blocked}"
 
 
