@@ -1,162 +1,41 @@
 """The semantic answer cache: RedisVL ``SemanticCache`` plus a verification step.
 
-Entries are scoped by two tag fields, ``scope`` (knowledge space) and ``model`` (model + prompt
-version), used as pre-filters inside the vector search, so an answer never crosses spaces or
-prompt versions. A vector match alone is not enough: near-identical wording with flipped meaning
-("enable X" / "disable X", "python 3.10" / "python 3.12") scores as similar, so each candidate must
-also pass ``same_meaning``. Entries older than ``max_age_s`` are never served, even though a hit
-refreshes RedisVL's TTL. Redis failures degrade to a miss (lookups) or a skipped store, logged,
-never a failed turn.
+Entries are scoped by tag fields used as pre-filters inside the vector search: ``scope`` (the
+knowledge spaces the asker may read and the channel's guard policy, ``graph.state.cache_scope``)
+and ``model`` (model, prompt version, collection, answer mode), so an answer never crosses
+spaces, policies or prompt versions. ``chunks`` holds the ids of the chunks an answer cites:
+ids are content hashes, so ``aprune`` (after ingestion) drops every entry built on a chunk that
+changed or went away. A vector match alone is not enough: each candidate must also pass
+``graph.cache_verify.verify`` (negation, numbers, names, opposites, narrower or swapped words).
+Entries older than ``max_age_s`` are never served, although a hit refreshes RedisVL's TTL.
+Redis failures degrade to a miss (lookups) or a skipped store, logged, never a failed turn.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from redis.exceptions import RedisError
 from redisvl.exceptions import RedisVLError
 from redisvl.extensions.cache.llm import SemanticCache
+from redisvl.query import FilterQuery
 from redisvl.query.filter import FilterExpression, Tag
 from redisvl.utils.vectorize import CustomVectorizer
 
+from graph.cache_verify import verify
 from knowledge.embeddings import Embedder
 
 log = structlog.get_logger(__name__)
 
-_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
-NEGATIONS = frozenset(
-    {
-        "not",
-        "no",
-        "never",
-        "without",
-        "cannot",
-        "cant",
-        "dont",
-        "doesnt",
-        "isnt",
-        "wont",
-        "didnt",
-        "shouldnt",
-        "nor",
-        "none",
-    }
-)
-# One word of each opposite pair is enough when the other is too common to carry meaning
-# ("on"/"in"/"up" appear in most questions; "off"/"down" only when they matter).
-OPPOSITES = frozenset(
-    {
-        "off",
-        "enable",
-        "disable",
-        "enabled",
-        "disabled",
-        "start",
-        "stop",
-        "add",
-        "remove",
-        "allow",
-        "deny",
-        "block",
-        "unblock",
-        "open",
-        "close",
-        "increase",
-        "decrease",
-        "before",
-        "after",
-        "max",
-        "min",
-        "maximum",
-        "minimum",
-        "down",
-        "install",
-        "uninstall",
-        "encode",
-        "decode",
-        "import",
-        "export",
-        "upload",
-        "download",
-        "lock",
-        "unlock",
-        "first",
-        "last",
-        "asc",
-        "ascending",
-        "desc",
-        "descending",
-        "read",
-        "write",
-        "grant",
-        "revoke",
-        "create",
-        "delete",
-        "public",
-        "private",
-        "sync",
-        "async",
-        "false",
-    }
-)
-
-
-def _critical_tokens(text: str) -> set[str]:
-    words = {w.replace("'", "") for w in _WORD.findall(text.lower())}
-    return {w for w in words if w in NEGATIONS or w in OPPOSITES or any(c.isdigit() for c in w)}
-
-
-_ENTITY = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail
-    r"|<[@#!][\w|^-]+>"  # Slack mention of a user, channel or group
-    r"|<[A-Z_]{2,}>"  # a redacted value (``<EMAIL>``)
-    r"|(?<![\w'])(?!I['’])[A-Z][\w'-]+"  # a capitalised word: a name, product, acronym
-)
-_SENTENCE_START = re.compile(r"(?:^|[.!?:]\s+|\n\s*)$")
-
-
-_COMMON_OPENERS = frozenset(
-    "what how why when where who whom whose which can could should would will is are was were "
-    "do does did has have had may might must shall the a an my our your their this that these "
-    "those there it its i we you they he she please hi hello hey thanks any some all in on at "
-    "for with from to if and or but so not no yes tell show give explain list get find make "
-    "use help let isn't can't don't doesn't".split()
-)
-"""Words that open a sentence capitalised without naming anything."""
-
-
-def _entities(text: str) -> set[str]:
-    """Names, e-mails, mentions and redacted values in ``text``, lower-cased; at the start of a
-    sentence (where every word is capitalised) a common opener is not a name."""
-    found = set()
-    for m in _ENTITY.finditer(text):
-        word = m.group()
-        plain = word.lower().removesuffix("'s")
-        if plain in _COMMON_OPENERS and _SENTENCE_START.search(text[: m.start()]):
-            continue
-        found.add(plain)
-    return found
-
-
-def _mentions_all(entities: set[str], text: str) -> bool:
-    lowered = text.lower()
-    return all(re.search(rf"(?<![\w@.]){re.escape(e)}(?![\w@])", lowered) for e in entities)
-
-
-def same_meaning(query: str, cached_prompt: str) -> bool:
-    """False when the two texts differ in a negation, an opposite, a number/version, or a
-    name, e-mail, mention or redacted value one of them holds and the other does not (case
-    aside: "the VPN" and "the vpn" are one thing)."""
-    if _critical_tokens(query) != _critical_tokens(cached_prompt):
-        return False
-    return _mentions_all(_entities(query), cached_prompt) and _mentions_all(
-        _entities(cached_prompt), query
-    )
+CACHE_NAME = "answers-v2"
+"""The index name; it changes with the entry schema (v2 added ``chunks``)."""
+CANDIDATES = 3
+"""Nearest entries checked per lookup: the closest may be a near miss, the next a paraphrase."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +47,37 @@ class CachedAnswer:
     prompt: str
     distance: float
     age_s: float
+    saved_ms: float = 0.0
+    """How long making the answer took the first time (what this hit saves)."""
+    saved_tokens: int = 0
+    """Model tokens the first answer used."""
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What a lookup found: the hit, if any, and why the other candidates were not served."""
+
+    hit: CachedAnswer | None = None
+    similarity: float | None = None
+    """Cosine similarity of the closest candidate (``None``: no candidate)."""
+    verdicts: tuple[str, ...] = ()
+    """Per candidate, closest first: ``same`` or why it was rejected (``negation``, ``fact``,
+    ``name``, ``opposite``, ``direction``, ``narrower``, ``swapped``, ``restated``,
+    ``too old``)."""
+    failed: bool = False
+    """Redis failed: the lookup counted as a miss."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A stored answer and what it cost to make."""
+
+    question: str
+    answer: str
+    citations: list[dict[str, Any]]
+    answer_ms: float = 0.0
+    tokens: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class AnswerCache:
@@ -183,7 +93,7 @@ class AnswerCache:
         distance_threshold: float,
         ttl_s: int,
         max_age_s: int,
-        name: str = "answers",
+        name: str = CACHE_NAME,
     ) -> None:
         self.embedder = embedder
         self.scope = scope
@@ -204,6 +114,7 @@ class AnswerCache:
             filterable_fields=[
                 {"name": "scope", "type": "tag"},
                 {"name": "model", "type": "tag"},
+                {"name": "chunks", "type": "tag"},
             ],
         )
 
@@ -213,54 +124,101 @@ class AnswerCache:
     async def _aembed_one(self, text: str) -> list[float]:
         return (await self.embedder.aembed([text]))[0]
 
-    async def alookup(self, question: str, scope: str | None = None) -> CachedAnswer | None:
+    async def alookup(
+        self, question: str, scope: str | None = None, vector: list[float] | None = None
+    ) -> Lookup:
         """The closest verified, fresh answer for ``question`` in ``scope`` (default: the
-        cache's own), or ``None``."""
+        cache's own), with the verdict on every candidate; ``vector`` skips embedding."""
         if not question.strip():
-            return None
+            return Lookup()
         try:
-            vector = await self._aembed_one(question)
+            vector = vector or await self._aembed_one(question)
             candidates = await self._cache.acheck(
-                vector=vector, num_results=3, filter_expression=self._filter(scope)
+                vector=vector, num_results=CANDIDATES, filter_expression=self._filter(scope)
             )
         except (RedisError, RedisVLError) as exc:
             log.warning("cache lookup failed; answering without cache", error=type(exc).__name__)
-            return None
+            return Lookup(failed=True)
         now = time.time()
-        for hit in candidates:
-            age = now - float(hit.get("inserted_at", 0))
-            if age > self.max_age_s or not same_meaning(question, str(hit.get("prompt", ""))):
-                continue
-            metadata = hit.get("metadata") or {}
-            if isinstance(metadata, str):
-                metadata = json.loads(metadata)
-            return CachedAnswer(
-                answer=str(hit["response"]),
-                citations=list(metadata.get("citations", [])),
-                prompt=str(hit.get("prompt", "")),
-                distance=float(hit.get("vector_distance", 0.0)),
-                age_s=round(age, 3),
+        verdicts: list[str] = []
+        for candidate in candidates:
+            distance = float(candidate.get("vector_distance", 0.0))
+            age = now - float(candidate.get("inserted_at", 0))
+            prompt = str(candidate.get("prompt", ""))
+            reason = (
+                "too old"
+                if age > self.max_age_s
+                else await verify(question, prompt, 1.0 - distance, self.embedder.aembed)
             )
-        return None
+            verdicts.append(reason or "same")
+            if reason is None:
+                metadata = candidate.get("metadata") or {}
+                if isinstance(metadata, str):
+                    metadata = json.loads(metadata)
+                hit = CachedAnswer(
+                    answer=str(candidate["response"]),
+                    citations=list(metadata.get("citations", [])),
+                    prompt=prompt,
+                    distance=distance,
+                    age_s=round(age, 3),
+                    saved_ms=float(metadata.get("answer_ms", 0.0)),
+                    saved_tokens=int(metadata.get("tokens", 0)),
+                )
+                return Lookup(hit, _similarity(candidates), tuple(verdicts))
+        return Lookup(None, _similarity(candidates), tuple(verdicts))
 
     async def astore(
-        self,
-        question: str,
-        answer: str,
-        citations: list[dict[str, Any]],
-        scope: str | None = None,
+        self, entry: Entry, scope: str | None = None, vector: list[float] | None = None
     ) -> None:
-        """Store ``answer`` for ``question`` in ``scope`` (default: the cache's own); failures are
-        logged and skipped."""
+        """Store ``entry`` in ``scope`` (default: the cache's own); failures are logged and
+        skipped."""
+        chunk_ids = sorted({str(c["id"]) for c in entry.citations if c.get("id")})
+        metadata = {
+            "citations": entry.citations,
+            "answer_ms": round(entry.answer_ms, 1),
+            "tokens": entry.tokens,
+            **entry.extra,
+        }
+        filters = {"scope": scope or self.scope, "model": self.model_version}
+        if chunk_ids:
+            filters["chunks"] = ",".join(chunk_ids)
         try:
             await self._cache.astore(
-                prompt=question,
-                response=answer,
-                metadata={"citations": citations},
-                filters={"scope": scope or self.scope, "model": self.model_version},
+                prompt=entry.question,
+                response=entry.answer,
+                vector=vector,
+                metadata=metadata,
+                filters=filters,
             )
         except (RedisError, RedisVLError) as exc:
             log.warning("cache store failed; answer not cached", error=type(exc).__name__)
+
+    async def adrop_citing(self, chunk_ids: Sequence[str]) -> int:
+        """Remove every entry (all scopes) that cites one of ``chunk_ids``; how many."""
+        if not chunk_ids:
+            return 0
+        index = await self._cache._get_async_index()
+        query = FilterQuery(
+            Tag("chunks") == list(chunk_ids), return_fields=["id"], num_results=1000
+        )
+        keys: list[str] = []
+        async for page in index.paginate(query, page_size=500):
+            keys.extend(str(doc["id"]) for doc in page)
+        if keys:
+            await self._cache.adrop(keys=keys)
+        return len(keys)
+
+    async def aprune(self, missing: Callable[[list[str]], Awaitable[set[str]]]) -> int:
+        """Remove every entry citing a chunk that ``missing`` reports gone (re-ingested with
+        new content, or deleted); how many were removed."""
+        index = await self._cache._get_async_index()
+        query = FilterQuery("*", return_fields=["chunks"], num_results=1000)
+        cited: set[str] = set()
+        async for page in index.paginate(query, page_size=500):
+            for doc in page:
+                cited.update(i for i in str(doc.get("chunks") or "").split(",") if i)
+        gone = await missing(sorted(cited)) if cited else set()
+        return await self.adrop_citing(sorted(gone))
 
     async def aclear(self) -> None:
         """Remove every entry (all scopes)."""
@@ -269,3 +227,9 @@ class AnswerCache:
     async def aclose(self) -> None:
         """Close the cache's connections."""
         await self._cache.adisconnect()
+
+
+def _similarity(candidates: list[dict[str, Any]]) -> float | None:
+    if not candidates:
+        return None
+    return round(1.0 - float(candidates[0].get("vector_distance", 0.0)), 4)

@@ -140,8 +140,9 @@ class Settings(BaseSettings):
     model (too small to rewrite reliably) and ``model`` with any other."""
 
     cache_enabled: bool = True
-    cache_distance_threshold: float = Field(default=0.12, gt=0.0, lt=2.0)
-    """Cosine distance under which a cached answer may be reused (0.1 ≈ similarity 0.9)."""
+    cache_distance_threshold: float = Field(default=0.35, gt=0.0, lt=2.0)
+    """Cosine distance under which a cached answer is a candidate (0.35 ≈ similarity 0.65);
+    every candidate must also pass the verification step (``graph.cache_verify``)."""
     cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     cache_max_age_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     """Entries older than this are never served, however often they are hit."""

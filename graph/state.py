@@ -39,6 +39,9 @@ class InputState:
     guard_policy: dict[str, Any] | None = None
     """This channel's guard actions (``guards.policy.GuardPolicy`` fields); ``None`` uses the
     ``guards`` setting."""
+    fresh: bool = False
+    """Skip the semantic cache for this turn (the asker wants a newly made answer); the new
+    answer still replaces nothing and may be cached."""
 
 
 def turn_spaces(state: InputState, default: str) -> list[str]:
@@ -81,6 +84,10 @@ class State(InputState):
     guard_notices: list[str] = field(default_factory=list)
     """Short notes for the asker (a warning, a removed secret), shown under the answer."""
     cache_hit: bool = False
+    cache_age_s: float | None = None
+    """How old the cached answer is, on a hit."""
+    started_at: float = 0.0
+    """When the turn started (epoch seconds): a cache entry records how long its answer took."""
     history: list[AnyMessage] = field(default_factory=list)
     """The recent messages the model may see this turn."""
     previous_trace_id: str | None = None

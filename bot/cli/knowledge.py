@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -19,6 +19,11 @@ from graph.factories import ingest_scanner, open_index, open_retriever
 from graph.settings import load_settings
 from knowledge.ingest import relative_source
 from knowledge.queries import load_queries
+from observe.errors import AssistantError
+
+if TYPE_CHECKING:
+    from graph.settings import Settings
+    from knowledge.index import KnowledgeIndex
 
 
 def search_command(
@@ -96,10 +101,30 @@ def ingest_command(
         base_url=base_url,
         scan=ingest_scanner(settings),
     )
-    summary = {**report.to_dict(), "total_chunks": index.count()}
+    summary = {
+        **report.to_dict(),
+        "total_chunks": index.count(),
+        "cached_answers_removed": prune_cache(settings, index) if report.chunks_removed else 0,
+    }
     if progress:
         print_ingest_summary(summary)
     return summary
+
+
+def prune_cache(settings: Settings, index: KnowledgeIndex) -> int:
+    """Drop the cached answers built on removed chunks; a Redis problem is a warning, never a
+    failed ingestion (lookups check the cited chunks anyway)."""
+    import asyncio
+
+    from redis.exceptions import RedisError
+
+    from graph.cache_upkeep import prune_stale_answers
+
+    try:
+        return asyncio.run(prune_stale_answers(settings, index))
+    except (AssistantError, RedisError) as exc:
+        err.print(f"[yellow]warning:[/] cached answers not pruned: {exc}", highlight=False)
+        return 0
 
 
 def print_ingest_summary(summary: dict[str, Any]) -> None:
@@ -122,6 +147,10 @@ def print_ingest_summary(summary: dict[str, Any]) -> None:
         table.add_row(files, str(n_files), chunks, str(n_chunks))
     out.print(table)
     out.print(f"{summary['seconds']:.1f} s", highlight=False)
+    if summary.get("cached_answers_removed"):
+        out.print(
+            f"{summary['cached_answers_removed']} cached answer(s) built on removed chunks dropped"
+        )
     problems = [("skipped", item) for item in summary["skipped"]]
     problems += [("warning", item) for item in summary["warnings"]]
     if problems:

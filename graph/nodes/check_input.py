@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -39,6 +40,8 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         "guard_findings": [str(f) for f in verdict.findings],
         "guard_notices": list(verdict.notices),
         "cache_hit": False,
+        "cache_age_s": None,
+        "started_at": time.time(),
         "history": [],
         "intent": None,
         "intent_confidence": 0.0,

@@ -14,6 +14,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from graph.assistant import Assistant
+from graph.cache import Entry
 from graph.settings import Settings
 from graph.state import InputState, cache_scope
 from guards.policy import GuardPolicy
@@ -89,11 +90,11 @@ async def test_a_cached_answer_is_checked_for_the_asker_before_it_is_served(
         ingest_paths(assistant.context.index, [DOCS], scope="e2e", progress=False)
         await cache.aclear()
         assert not (await assistant.ask(question, conversation_id="chk-1")).cached
-        stored = await cache.alookup(question, scope=scope)
+        stored = (await cache.alookup(question, scope=scope)).hit
         assert stored is not None, "a grounded answer about no one is cached"
         await cache.aclear()
-        await cache.astore(question, reply_to(ALICE), stored.citations, scope=scope)
-        assert (await cache.alookup(question, scope=scope)) is not None
+        await cache.astore(Entry(question, reply_to(ALICE), stored.citations), scope=scope)
+        assert (await cache.alookup(question, scope=scope)).hit is not None
         second = await assistant.ask("how do I roll back a bad release", conversation_id="chk-2")
     finally:
         await cache.aclear()

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from graph.cache import AnswerCache, same_meaning
+from graph.cache import AnswerCache, Entry
+from graph.cache_verify import same_meaning
 from graph.nodes.store_cache import cacheable
 from graph.state import InputState, State, cache_scope
 from guards.policy import GuardPolicy
@@ -29,7 +30,7 @@ def make_cache(
         embedder=get_embedder(),
         scope=scope,
         model_version=model,
-        distance_threshold=0.12,
+        distance_threshold=0.35,
         ttl_s=3600,
         max_age_s=max_age_s,
         name=name or f"answers-{secrets.token_hex(4)}",
@@ -75,27 +76,44 @@ def test_same_meaning(a: str, b: str, same: bool) -> None:
     assert same_meaning(a, b) is same
 
 
-async def test_paraphrase_hits_and_carries_citations(redis_url: str) -> None:
+def entry(question: str, answer: str = "Use the portal [1].", citations=CITATIONS) -> Entry:
+    return Entry(question, answer, list(citations), answer_ms=4200.0, tokens=310)
+
+
+async def test_paraphrase_hits_and_carries_citations_and_costs(redis_url: str) -> None:
     cache = make_cache(redis_url)
     try:
-        await cache.astore("How do I reset my VPN password?", "Use the portal [1].", CITATIONS)
-        hit = await cache.alookup("how do i reset my vpn password")
-        assert hit is not None
-        assert hit.answer == "Use the portal [1]."
-        assert hit.citations == CITATIONS
-        assert hit.distance < 0.12
-        assert await cache.alookup("What is the office wifi password?") is None
+        await cache.astore(entry("How do I reset my VPN password?"))
+        found = await cache.alookup("how can i reset my vpn password")
+        assert found.hit is not None and found.verdicts == ("same",)
+        assert found.hit.answer == "Use the portal [1]."
+        assert found.hit.citations == CITATIONS
+        assert (found.hit.saved_ms, found.hit.saved_tokens) == (4200.0, 310)
+        assert found.similarity is not None and found.similarity > 0.9
+        miss = await cache.alookup("What is the office wifi password?")
+        assert miss.hit is None
     finally:
         await cache.aclose()
 
 
-async def test_verification_rejects_a_close_vector_with_flipped_meaning(redis_url: str) -> None:
+@pytest.mark.parametrize(
+    ("stored", "asked", "reason"),
+    [
+        ("How do I enable two-factor login?", "How do I disable two-factor login?", "opposite"),
+        ("How do I reverse a list?", "How do I reverse a string?", "swapped"),
+        ("How do I sort a list?", "How do I sort a list in place?", "narrower"),
+        ("Is Python 3.11 supported?", "Is Python 3.12 supported?", "fact"),
+    ],
+)
+async def test_verification_rejects_close_vectors_that_ask_something_else(
+    redis_url: str, stored: str, asked: str, reason: str
+) -> None:
     cache = make_cache(redis_url)
     try:
-        await cache.astore(
-            "How do I enable two-factor login?", "Settings > Security [1].", CITATIONS
-        )
-        assert await cache.alookup("How do I disable two-factor login?") is None
+        await cache.astore(entry(stored))
+        found = await cache.alookup(asked)
+        assert found.hit is None
+        assert found.verdicts[0] == reason
     finally:
         await cache.aclose()
 
@@ -106,10 +124,10 @@ async def test_entries_are_scoped_by_space_and_model(redis_url: str) -> None:
     eng = make_cache(redis_url, scope="eng", name=name)
     new_prompt = make_cache(redis_url, scope="hr", model="local/p2", name=name)
     try:
-        await hr.astore("How many vacation days do I get?", "25 days [1].", CITATIONS)
-        assert await hr.alookup("How many vacation days do I get?") is not None
-        assert await eng.alookup("How many vacation days do I get?") is None
-        assert await new_prompt.alookup("How many vacation days do I get?") is None
+        await hr.astore(entry("How many vacation days do I get?"))
+        assert (await hr.alookup("How many vacation days do I get?")).hit is not None
+        assert (await eng.alookup("How many vacation days do I get?")).hit is None
+        assert (await new_prompt.alookup("How many vacation days do I get?")).hit is None
     finally:
         for cache in (hr, eng, new_prompt):
             await cache.aclose()
@@ -118,9 +136,33 @@ async def test_entries_are_scoped_by_space_and_model(redis_url: str) -> None:
 async def test_entries_older_than_max_age_are_not_served(redis_url: str) -> None:
     cache = make_cache(redis_url, max_age_s=60)
     try:
-        await cache.astore("Where is the runbook?", "In the wiki [1].", CITATIONS)
+        await cache.astore(entry("Where is the runbook?"))
         cache.max_age_s = 0
-        assert await cache.alookup("Where is the runbook?") is None
+        found = await cache.alookup("Where is the runbook?")
+        assert found.hit is None and found.verdicts == ("too old",)
+    finally:
+        await cache.aclose()
+
+
+async def test_entries_citing_a_changed_chunk_are_removed(redis_url: str) -> None:
+    cache = make_cache(redis_url)
+    vpn = [{"n": 1, "id": "chunk-vpn", "source": "it/vpn.md", "heading": "VPN", "text": "x"}]
+    wifi = [{"n": 1, "id": "chunk-wifi", "source": "it/wifi.md", "heading": "Wi-Fi", "text": "y"}]
+    asked: list[list[str]] = []
+
+    async def missing(ids: list[str]) -> set[str]:
+        asked.append(ids)
+        return {"chunk-vpn"}
+
+    try:
+        await cache.astore(entry("How do I reset the VPN?", citations=vpn))
+        await cache.astore(entry("How do I join the guest Wi-Fi?", citations=wifi))
+        assert await cache.aprune(missing) == 1
+        assert asked == [["chunk-vpn", "chunk-wifi"]]
+        assert (await cache.alookup("How do I reset the VPN?")).hit is None
+        assert (await cache.alookup("How do I join the guest Wi-Fi?")).hit is not None
+        assert await cache.adrop_citing(["chunk-wifi"]) == 1
+        assert (await cache.alookup("How do I join the guest Wi-Fi?")).hit is None
     finally:
         await cache.aclose()
 
@@ -128,10 +170,11 @@ async def test_entries_older_than_max_age_are_not_served(redis_url: str) -> None
 async def test_a_dead_redis_is_a_miss_not_a_failure(tmp_path, embedded_redis_factory) -> None:
     server = embedded_redis_factory(tmp_path / "dying")
     cache = make_cache(server.url)
-    await cache.astore("Where is the runbook?", "In the wiki [1].", CITATIONS)
+    await cache.astore(entry("Where is the runbook?"))
     server.stop()
-    assert await cache.alookup("Where is the runbook?") is None
-    await cache.astore("Another question?", "Another answer [1].", CITATIONS)  # no exception
+    found = await cache.alookup("Where is the runbook?")
+    assert found.hit is None and found.failed
+    await cache.astore(entry("Another question?"))  # no exception
     await cache.aclose()
 
 
@@ -157,6 +200,12 @@ def test_the_cache_scope_names_the_spaces_and_the_guard_policy() -> None:
         ({"cache_hit": True}, False),
         ({"citations": []}, False),
         ({"grounded": False}, False),
+        ({"guard_problems": ["uncited claim"]}, False),
+        ({"query": "What is deployed to prod right now?"}, False),
+        ({"query": "Which of my tickets are still open?"}, False),
+        ({"query": "How many vacation days do I have left?"}, False),
+        ({"query": "How many vacation days do I get?"}, True),
+        ({"query": "Do I have to ask before I deploy?"}, True),
     ],
     ids=[
         "plain",
@@ -167,6 +216,12 @@ def test_the_cache_scope_names_the_spaces_and_the_guard_policy() -> None:
         "hit",
         "uncited",
         "unsupported",
+        "guard-problem",
+        "right-now",
+        "my-tickets",
+        "my-balance",
+        "policy-about-me-is-general",
+        "obligation-is-general",
     ],
 )
 def test_only_answers_about_no_one_are_cached(changes: dict, cached: bool) -> None:

@@ -1,0 +1,49 @@
+"""Keeping the answer cache true to the index: drop answers built on chunks that changed.
+
+Ingestion (``assistant ingest``) calls ``prune_stale_answers`` whenever it removed chunks (a
+document re-ingested with new content, or deleted): every cached answer citing one of them, in
+any space or scope, is removed. Lookups also check the cited chunks before serving, so an entry
+missed here (Redis was down) is still never served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from graph.cache import AnswerCache
+from graph.services.embedded_redis import EmbeddedRedis
+from graph.settings import Settings
+from knowledge.index import KnowledgeIndex
+
+
+async def prune_stale_answers(settings: Settings, index: KnowledgeIndex) -> int:
+    """Remove cached answers citing chunks no longer in ``index``; how many. Uses the configured
+    Redis, or the embedded one (started for this and stopped after, unless already running)."""
+    if not settings.cache_enabled:
+        return 0
+    if settings.redis_url:
+        return await _prune(settings.redis_url, settings, index)
+    server = EmbeddedRedis(settings.redis_dir, settings.redis_port)
+    started = await asyncio.to_thread(server.start)
+    try:
+        return await _prune(server.url, settings, index)
+    finally:
+        if started:
+            await asyncio.to_thread(server.stop)
+
+
+async def _prune(redis_url: str, settings: Settings, index: KnowledgeIndex) -> int:
+    cache = await asyncio.to_thread(
+        AnswerCache,
+        redis_url=redis_url,
+        embedder=index.embedder,
+        scope=settings.knowledge_scope,
+        model_version="",
+        distance_threshold=settings.cache_distance_threshold,
+        ttl_s=settings.cache_ttl_seconds,
+        max_age_s=settings.cache_max_age_seconds,
+    )
+    try:
+        return await cache.aprune(index.amissing)
+    finally:
+        await cache.aclose()
