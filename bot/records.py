@@ -10,6 +10,8 @@ Keys (all with a TTL):
   ``/assistant feedback``);
 - ``slack:case:{trace_id}`` → the redacted question, answer and sources of an answer, kept a
   week so a 👎 with a reason can become a regression case;
+- ``slack:fresh:{trace_id}`` → the request behind a cached answer (its question as the input
+  guard passed it), kept a day so "Fresh answer" can ask it again without the cache;
 - ``eval:regressions`` (a list, no TTL, newest 10,000 kept) → those cases, waiting for review
   (``assistant eval regressions --out FILE``).
 """
@@ -86,6 +88,14 @@ class SlackRecords:
 
     async def case(self, trace_id: str) -> dict[str, Any] | None:
         return _json(await self.redis.get(f"{self.prefix}:case:{trace_id}"))
+
+    async def save_fresh(self, trace_id: str, request_json: str) -> None:
+        await self.redis.set(f"{self.prefix}:fresh:{trace_id}", request_json, ex=DAY_S)
+
+    async def fresh_request(self, trace_id: str) -> str | None:
+        """The request (``TurnRequest`` JSON) behind cached answer ``trace_id``, or ``None``
+        once it expired."""
+        return _text(await self.redis.get(f"{self.prefix}:fresh:{trace_id}"))
 
     async def add_regression(self, row: dict[str, Any]) -> None:
         """Queue a regression case for review (the newest ``MAX_REGRESSIONS`` are kept)."""

@@ -11,6 +11,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -176,6 +177,7 @@ class SlackResponder:
                 tools_allowed=policy.tools,
                 trace_id=trace_id,
                 guard_policy=policy.guard_overrides(),
+                fresh=request.fresh,
             )
             now = time.time()
             if stream is not None:
@@ -225,6 +227,10 @@ class SlackResponder:
         await self.records.save_explanation(result.trace_id, explanation(result))
         await self.records.set_last_trace(request.team_id, request.user, result.trace_id)
         await self.records.save_case(result.trace_id, regression_seed(result))
+        if result.cached and request.delivery == "thread":
+            # "Fresh answer" asks again: the question as the input guard passed it on.
+            again = replace(request, text=result.question, fresh=True)
+            await self.records.save_fresh(result.trace_id, again.to_json())
         if request.delivery == "ephemeral":
             # Posted for everyone on "Share": only redacted text, whatever the channel's policy
             # let the asker (and the model) see.

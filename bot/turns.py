@@ -72,6 +72,8 @@ class TurnRequest:
     """Installed for the whole org: the installation is looked up by ``enterprise_id`` alone."""
     received_at: float = field(default_factory=time.time)
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    fresh: bool = False
+    """Answer without the semantic cache (the asker pressed "Fresh answer")."""
 
     @classmethod
     def private(

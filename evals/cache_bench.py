@@ -185,7 +185,7 @@ async def bench_cache(
                     await cache.alookup(str(row["b"]), scope=FILL_SCOPE)
                     full_ms.append((time.perf_counter() - started) * 1000)
         finally:
-            await cache._cache.adelete()
+            await cache.adelete()
             await cache.aclose()
     return _report(decisions, lookup_ms, full_ms, verdicts, entries=entries, threshold=threshold)
 

@@ -1,4 +1,5 @@
-"""``assistant bench cache``: the semantic cache's hit rates and lookup latency on pair files."""
+"""``assistant bench cache`` (the semantic cache's hit rates and lookup latency on pair files)
+and ``assistant bench ask`` (cached vs uncached answers through the whole graph)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.support import JsonOption, out, print_json, run_async
+from bot.cli.support import JsonOption, out, print_json, run_async, run_command
 
 SHIPPED_PAIRS = Path(__file__).parent / "data" / "cache-pairs"
 """Pair sets shipped with the project (``docs/benchmarks.md`` says who wrote which)."""
@@ -49,3 +50,43 @@ def bench_cache(
     if result["false_hits"]:
         out.print(f"false hits: {', '.join(result['false_hits'])}")
     out.print(f"verdicts: {result['verdicts']}")
+
+
+def bench_ask(
+    question: Annotated[str, typer.Argument(help="Asked twice through the full graph.")] = (
+        "How do I iterate over a dict in sorted order?"
+    ),
+    fresh: Annotated[bool, typer.Option(help="Clear the semantic cache first.")] = True,
+    questions: Annotated[
+        Path | None,
+        typer.Option("--questions", help='JSONL rows with "question": each asked, then again.'),
+    ] = None,
+    repeats: Annotated[int, typer.Option(min=1, max=100, help="Asks after the first.")] = 5,
+    limit: Annotated[int, typer.Option(min=1, help="Questions read from --questions.")] = 30,
+) -> None:
+    """Uncached vs cached answer latency: one question asked twice, or with ``--questions``
+    each question asked once and then ``--repeats`` times reworded (clears the cache first)."""
+    from evals.speed import bench_ask as run_bench
+    from evals.speed import bench_ask_many
+
+    if questions is None:
+        print_json(run_async(lambda: run_bench(question, fresh)))
+        return
+    texts = run_command(lambda: question_texts(questions, limit))
+    print_json(run_async(lambda: bench_ask_many(texts, repeats, fresh)))
+
+
+def question_texts(path: Path, limit: int) -> list[str]:
+    """The first ``limit`` ``question`` fields of a JSONL file."""
+    import json
+
+    from observe.errors import InputRejected
+
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputRejected(f"cannot read questions from {path}: {exc}") from None
+    texts = [str(r["question"]) for r in rows if isinstance(r, dict) and r.get("question")]
+    if not texts:
+        raise InputRejected(f'{path} has no rows with a "question"')
+    return texts[:limit]

@@ -29,10 +29,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(train_app, name="train")
     app.add_typer(data_app, name="data")
     app.command("slack-double")(slack_double)
-    from evals.cache_cli import bench_cache
+    from evals.cache_cli import bench_ask, bench_cache
     from evals.eval_cli import eval_app
 
     bench_app.command("cache")(bench_cache)
+    bench_app.command("ask")(bench_ask)
     app.add_typer(eval_app, name="eval")
 
 
@@ -129,19 +130,6 @@ def bench_model(
     from evals.speed import bench_model as run_bench
 
     print_json(run_async(lambda: run_bench(runs)))
-
-
-@bench_app.command("ask")
-def bench_ask(
-    question: Annotated[str, typer.Argument(help="Asked twice through the full graph.")] = (
-        "How do I iterate over a dict in sorted order?"
-    ),
-    fresh: Annotated[bool, typer.Option(help="Clear the semantic cache first.")] = True,
-) -> None:
-    """Uncached vs cached answer latency for one question (clears the cache by default)."""
-    from evals.speed import bench_ask as run_bench
-
-    print_json(run_async(lambda: run_bench(question, fresh)))
 
 
 @bench_app.command("retrieval")

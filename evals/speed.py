@@ -81,3 +81,52 @@ async def bench_ask(question: str, fresh: bool) -> dict[str, Any]:
         "speedup": round(t1 / t2, 1) if t2 else None,
         "cited": [c["source"] for c in first.citations],
     }
+
+
+def variants(question: str) -> list[str]:
+    """Ways the same question comes back: as asked, lower-cased, without its question mark,
+    with a greeting in front."""
+    plain = question.rstrip("?").strip()
+    return [question, question.lower(), plain, f"hey, {plain[:1].lower()}{plain[1:]}?"]
+
+
+async def bench_ask_many(questions: list[str], repeats: int, fresh: bool) -> dict[str, Any]:
+    """Ask each question once (a miss: the answer is made), then ``repeats`` more times in the
+    ``variants`` wording (hits when the cache works); latency percentiles of both and the ratio
+    of the median miss to the 95th-percentile hit."""
+    from graph.assistant import Assistant
+    from observe.stats import percentile
+
+    settings = load_settings()
+    assistant = await Assistant.start(settings)
+    misses: list[float] = []
+    hits: list[float] = []
+    cached_first = not_cached_again = 0
+    try:
+        if fresh and assistant.context.cache is not None:
+            await assistant.context.cache.aclear()
+        for n, question in enumerate(questions):
+            first = await assistant.ask(question, conversation_id=f"bench-miss-{n}")
+            cached_first += first.cached
+            misses.append(first.timings_ms["total"])
+            for r in range(repeats):
+                again = await assistant.ask(
+                    variants(question)[r % 4], conversation_id=f"bench-hit-{n}-{r}"
+                )
+                if again.cached:
+                    hits.append(again.timings_ms["total"])
+                else:
+                    not_cached_again += 1
+    finally:
+        await assistant.aclose()
+    miss_p50, hit_p95 = percentile(misses, 50), percentile(hits, 95)
+    return {
+        "questions": len(questions),
+        "answer_mode": "quote" if settings.quotes_answers else "generate",
+        "model": settings.chat_model,
+        "miss_ms": {"p50": miss_p50, "p95": percentile(misses, 95)},
+        "hit_ms": {"p50": percentile(hits, 50), "p95": hit_p95, "n": len(hits)},
+        "repeats_not_served_from_cache": not_cached_again,
+        "first_asks_already_cached": cached_first,
+        "miss_p50_over_hit_p95": round(miss_p50 / hit_p95, 1) if miss_p50 and hit_p95 else None,
+    }

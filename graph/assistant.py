@@ -74,6 +74,8 @@ class TurnResult:
     pii_kinds: list[str] = field(default_factory=list)
     guard_findings: list[str] = field(default_factory=list)
     """Every guard verdict of the turn (``"check: action (detail)"``)."""
+    cache_age_s: float | None = None
+    """How old the cached answer is, when ``cached``."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -235,6 +237,7 @@ class Assistant:
         tools_allowed: list[str] | None = None,
         trace_id: str | None = None,
         guard_policy: dict[str, Any] | None = None,
+        fresh: bool = False,
     ) -> TurnResult:
         """Run one turn of ``conversation_id``; checked text of the answer goes to ``on_text``
         as it is released (a prefix of the final answer, unless the final check changed it).
@@ -242,7 +245,8 @@ class Assistant:
         ``spaces`` limits retrieval (default: ``knowledge_scope``), ``thread_loader`` fetches the
         chat thread a summary should cover, ``experts`` whom an escalation tags,
         ``tools_allowed`` which tools may run (``None``: all), ``guard_policy`` the channel's
-        guard actions over the ``guards`` setting. Every input field is passed on every turn, so
+        guard actions over the ``guards`` setting, ``fresh`` skips the semantic cache (the
+        asker wants a newly made answer). Every input field is passed on every turn, so
         nothing carries over from the conversation's previous turn. The guards' notices to the
         asker (a removed secret, a warning) follow the answer.
         """
@@ -257,6 +261,7 @@ class Assistant:
             "experts": list(experts or []),
             "tools_allowed": tools_allowed,
             "guard_policy": guard_policy,
+            "fresh": fresh,
         }
         root_attributes = {
             "gen_ai.operation.name": "invoke_workflow",
@@ -358,6 +363,7 @@ class Assistant:
             ],
             usage=dict(final.get("usage") or {}),
             pii_kinds=list(final.get("pii_kinds") or []),
+            cache_age_s=final.get("cache_age_s"),
         )
 
     async def aclose(self) -> None:

@@ -13,6 +13,7 @@ Redis failures degrade to a miss (lookups) or a skipped store, logged, never a f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from redisvl.exceptions import RedisVLError
 from redisvl.extensions.cache.llm import SemanticCache
@@ -27,7 +29,7 @@ from redisvl.query import FilterQuery
 from redisvl.query.filter import FilterExpression, Tag
 from redisvl.utils.vectorize import CustomVectorizer
 
-from graph.cache_verify import verify
+from graph.cache_verify import signature, verify
 from knowledge.embeddings import Embedder
 
 log = structlog.get_logger(__name__)
@@ -96,6 +98,9 @@ class AnswerCache:
         name: str = CACHE_NAME,
     ) -> None:
         self.embedder = embedder
+        self.name = name
+        self.ttl_s = ttl_s
+        self._redis = Redis.from_url(redis_url)
         self.scope = scope
         self.model_version = model_version
         self.max_age_s = max_age_s
@@ -124,6 +129,25 @@ class AnswerCache:
     async def _aembed_one(self, text: str) -> list[float]:
         return (await self.embedder.aembed([text]))[0]
 
+    def _signature_key(self, question: str, scope: str | None) -> str:
+        """Where the entry for questions with ``question``'s signature is named (per model and
+        scope)."""
+        seed = f"{self.model_version}\n{scope or self.scope}\n{signature(question)}"
+        return f"{self.name}:signature:{hashlib.sha256(seed.encode()).hexdigest()[:32]}"
+
+    async def _same_words(self, question: str, scope: str | None) -> CachedAnswer | None:
+        """The entry stored for a question with the same signature (asked in the same words,
+        give or take case, punctuation and filler), fetched without embedding anything."""
+        key = await self._redis.get(self._signature_key(question, scope))
+        if key is None:
+            return None
+        prompt, response, metadata, inserted = await self._redis.hmget(
+            key, ["prompt", "response", "metadata", "inserted_at"]
+        )
+        if prompt is None or response is None:  # dropped or expired since
+            return None
+        return _answer(_text(prompt), _text(response), metadata, inserted, distance=0.0)
+
     async def alookup(
         self, question: str, scope: str | None = None, vector: list[float] | None = None
     ) -> Lookup:
@@ -132,6 +156,10 @@ class AnswerCache:
         if not question.strip():
             return Lookup()
         try:
+            same = None if vector else await self._same_words(question, scope)
+            if same is not None:
+                fresh = same.age_s <= self.max_age_s
+                return Lookup(same if fresh else None, 1.0, ("same words" if fresh else "too old",))
             vector = vector or await self._aembed_one(question)
             candidates = await self._cache.acheck(
                 vector=vector, num_results=CANDIDATES, filter_expression=self._filter(scope)
@@ -152,17 +180,12 @@ class AnswerCache:
             )
             verdicts.append(reason or "same")
             if reason is None:
-                metadata = candidate.get("metadata") or {}
-                if isinstance(metadata, str):
-                    metadata = json.loads(metadata)
-                hit = CachedAnswer(
-                    answer=str(candidate["response"]),
-                    citations=list(metadata.get("citations", [])),
-                    prompt=prompt,
+                hit = _answer(
+                    prompt,
+                    str(candidate["response"]),
+                    candidate.get("metadata"),
+                    candidate.get("inserted_at"),
                     distance=distance,
-                    age_s=round(age, 3),
-                    saved_ms=float(metadata.get("answer_ms", 0.0)),
-                    saved_tokens=int(metadata.get("tokens", 0)),
                 )
                 return Lookup(hit, _similarity(candidates), tuple(verdicts))
         return Lookup(None, _similarity(candidates), tuple(verdicts))
@@ -183,13 +206,14 @@ class AnswerCache:
         if chunk_ids:
             filters["chunks"] = ",".join(chunk_ids)
         try:
-            await self._cache.astore(
+            key = await self._cache.astore(
                 prompt=entry.question,
                 response=entry.answer,
                 vector=vector,
                 metadata=metadata,
                 filters=filters,
             )
+            await self._redis.set(self._signature_key(entry.question, scope), key, ex=self.ttl_s)
         except (RedisError, RedisVLError) as exc:
             log.warning("cache store failed; answer not cached", error=type(exc).__name__)
 
@@ -223,10 +247,43 @@ class AnswerCache:
     async def aclear(self) -> None:
         """Remove every entry (all scopes)."""
         await self._cache.aclear()
+        await self._drop_signatures()
+
+    async def adelete(self) -> None:
+        """Remove every entry and the index itself."""
+        await self._cache.adelete()
+        await self._drop_signatures()
+
+    async def _drop_signatures(self) -> None:
+        async for key in self._redis.scan_iter(match=f"{self.name}:signature:*", count=1000):
+            await self._redis.delete(key)
 
     async def aclose(self) -> None:
         """Close the cache's connections."""
         await self._cache.adisconnect()
+        await self._redis.aclose()
+
+
+def _answer(
+    prompt: str, response: str, metadata: Any, inserted_at: Any, *, distance: float
+) -> CachedAnswer:
+    """A hit from a stored entry's fields (``metadata`` as stored: JSON text or a dict)."""
+    if isinstance(metadata, bytes | str):
+        metadata = json.loads(metadata)
+    metadata = metadata or {}
+    return CachedAnswer(
+        answer=response,
+        citations=list(metadata.get("citations", [])),
+        prompt=prompt,
+        distance=distance,
+        age_s=round(time.time() - float(inserted_at or 0), 3),
+        saved_ms=float(metadata.get("answer_ms", 0.0)),
+        saved_tokens=int(metadata.get("tokens", 0)),
+    )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _similarity(candidates: list[dict[str, Any]]) -> float | None:

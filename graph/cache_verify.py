@@ -212,6 +212,19 @@ async def verify(query: str, cached: str, similarity: float, embed: Embed) -> st
     return None if float(closeness.min()) >= UNIMPORTANT_SIMILARITY else reason
 
 
+def signature(question: str) -> str:
+    """What ``difference`` compares, in word order: two questions with the same signature ask
+    the same thing (content words in order, names among them; negations, facts, mentions and
+    e-mails, directions), so the cache can serve the second without embedding it."""
+    a = split_words(question)
+    content = [stem(w) for w in a if meaningful(w)]
+    directions = sorted(
+        (side, sorted(t)) for side, t in _directions(split_tokens(question)).items()
+    )
+    exact = sorted(e for e in _entities(question) if e[0] == "<" or "@" in e)
+    return repr((content, _negations(a), sorted(_facts(a)), exact, directions))
+
+
 def same_meaning(query: str, cached: str, similarity: float = 1.0) -> bool:
     """Whether ``query`` asks exactly what ``cached`` asked, without the embedding checks
     (``verify`` has them)."""

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 
 console = Console()
 HELP = (
-    "Type a question and press Enter. Commands: /new (start a new conversation), "
-    "/help, /quit (or Ctrl-D)."
+    "Type a question and press Enter. Commands: /fresh (ask the last question again, without "
+    "the cache), /new (start a new conversation), /help, /quit (or Ctrl-D)."
 )
 
 
@@ -64,16 +64,29 @@ def print_sources(result: TurnResult) -> None:
         )
 
 
-async def answer_and_print(assistant: Assistant, text: str, conversation_id: str) -> TurnResult:
+def cache_note(result: TurnResult) -> str:
+    """`` · cached answer, 3 h old`` for an answer from the cache, else empty."""
+    if not result.cached:
+        return ""
+    from bot.views.text import human_duration
+
+    return f" · cached answer, {human_duration(int(result.cache_age_s or 0))} old"
+
+
+async def answer_and_print(
+    assistant: Assistant, text: str, conversation_id: str, *, fresh: bool = False
+) -> TurnResult:
     """Ask, printing the answer as the output guard releases it, then the rest of the final
-    answer and the sources."""
+    answer and the sources; ``fresh`` skips the semantic cache."""
     streamed: list[str] = []
 
     def on_text(text: str) -> None:
         streamed.append(text)
         console.out(text, end="", highlight=False)
 
-    result = await assistant.ask(text, conversation_id=conversation_id, on_text=on_text)
+    result = await assistant.ask(
+        text, conversation_id=conversation_id, on_text=on_text, fresh=fresh
+    )
     shown = "".join(streamed).strip()
     if not shown:
         console.out(result.answer, highlight=False)
@@ -83,18 +96,19 @@ async def answer_and_print(assistant: Assistant, text: str, conversation_id: str
         console.print("\n[dim](the final answer, as checked by the output guard:)[/]")
         console.out(result.answer, highlight=False)
     print_sources(result)
-    cached = " · cached" if result.cached else ""
+    again = " (/fresh for a new one)" if result.cached else ""
     console.print(
-        f"[dim]{result.intent} · {result.timings_ms['total']:.0f} ms{cached} · "
+        f"[dim]{result.intent} · {result.timings_ms['total']:.0f} ms{cache_note(result)}{again} · "
         f"trace {result.trace_id[:8]}[/]"
     )
     return result
 
 
 async def ask_once(
-    text: str, *, conversation_id: str, stream: bool, trace: bool = False
+    text: str, *, conversation_id: str, stream: bool, trace: bool = False, fresh: bool = False
 ) -> TurnResult:
-    """Answer one question; raises ``InputRejected`` for a message the guard refuses."""
+    """Answer one question (``fresh``: not from the cache); raises ``InputRejected`` for a
+    message the guard refuses."""
     from graph.assistant import Assistant
 
     settings = load_settings()
@@ -102,9 +116,9 @@ async def ask_once(
     assistant = await Assistant.start(settings, tracer=make_tracer(settings, trace))
     try:
         if stream:
-            result = await answer_and_print(assistant, text, conversation_id)
+            result = await answer_and_print(assistant, text, conversation_id, fresh=fresh)
         else:
-            result = await assistant.ask(text, conversation_id=conversation_id)
+            result = await assistant.ask(text, conversation_id=conversation_id, fresh=fresh)
     finally:
         await assistant.aclose()
     if result.blocked_reason:
@@ -139,6 +153,7 @@ async def chat_loop(
             f"[bold]assistant[/] · {index.count()} chunks · model {settings.chat_model} · "
             f"conversation {conversation!r}\n{HELP}"
         )
+        last_question = ""
         while True:
             try:
                 text = console.input("[bold cyan]you ›[/] ")
@@ -155,11 +170,18 @@ async def chat_loop(
                 conversation = f"terminal-{secrets.token_hex(4)}"
                 console.print(f"New conversation {conversation!r}.")
                 continue
+            fresh = command == "/fresh"
+            if fresh:
+                if not last_question:
+                    console.print("Nothing to ask again yet.")
+                    continue
+                text = last_question
             if not command:
                 continue
+            last_question = text
             console.print("[bold green]assistant ›[/] ", end="")
             try:
-                await answer_and_print(assistant, text, conversation)
+                await answer_and_print(assistant, text, conversation, fresh=fresh)
             except AssistantError as exc:  # one failed turn must not end the chat
                 hint = f" (hint: {exc.hint})" if exc.hint else ""
                 console.print(f"\n[red]error:[/] {escape(exc.message + hint)}", highlight=False)
@@ -172,11 +194,16 @@ def ask(
     as_json: JsonOption = False,
     conversation: ConversationOption = "cli-ask",
     trace: TraceOption = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Make a new answer, not one from the cache.")
+    ] = False,
 ) -> None:
     """Ask one question through the full graph and print the answer with its sources."""
     text = read_question(question)
     result = run_async(
-        lambda: ask_once(text, conversation_id=conversation, stream=not as_json, trace=trace)
+        lambda: ask_once(
+            text, conversation_id=conversation, stream=not as_json, trace=trace, fresh=no_cache
+        )
     )
     if as_json:
         print_json(result.to_dict())

@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
 )
 
-from bot.views.text import escape_mrkdwn, fit_lines, truncate
+from bot.views.text import escape_mrkdwn, fit_lines, human_duration, truncate
 
 if TYPE_CHECKING:
     from graph.assistant import TurnResult
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 FEEDBACK_ACTION = "answer_feedback"
 WHY_ACTION = "why_this_answer"
 SHARE_ACTION = "share_answer"
+FRESH_ACTION = "fresh_answer"
 MARKDOWN_LIMIT = 12_000
 """Slack's limit for a ``markdown`` block (cumulative over one message's markdown blocks)."""
 TEXT_LIMIT = 3_000
@@ -164,13 +165,33 @@ def why_button(trace_id: str) -> ButtonElement:
     )
 
 
-def why_row(trace_id: str) -> BlockDict:
-    """An ``actions`` block holding only the "Why this answer?" button.
+def fresh_button(trace_id: str) -> ButtonElement:
+    """The "Fresh answer" button under a cached answer (action ``fresh_answer``, value the
+    cached answer's trace id): asks the same question again without the cache."""
+    return ButtonElement(
+        text="Fresh answer",
+        action_id=FRESH_ACTION,
+        value=trace_id,
+        accessibility_label="Ask again and make a new answer instead of the cached one",
+    )
+
+
+def why_row(trace_id: str, *, cached: bool = False) -> BlockDict:
+    """An ``actions`` block with the "Why this answer?" button (and "Fresh answer" when the
+    answer came from the cache).
 
     ``context_actions`` only takes ``feedback_buttons`` and ``icon_button`` (whose only icon is
-    ``trash``), so this button needs its own block.
+    ``trash``), so these buttons need their own block.
     """
-    return ActionsBlock(elements=[why_button(trace_id)]).to_dict()
+    buttons = [why_button(trace_id), *([fresh_button(trace_id)] if cached else [])]
+    return ActionsBlock(elements=buttons).to_dict()
+
+
+def cached_notice(age_s: float | None) -> BlockDict:
+    """A context line saying the answer came from the cache, and how old it is."""
+    age = human_duration(int(age_s or 0))
+    text = f":zap: Answered from the cache (made {age} ago for the same question)."
+    return ContextBlock(elements=[MarkdownTextObject(text=text)]).to_dict()
 
 
 def _shows_sources(result: TurnResult) -> bool:
@@ -180,11 +201,14 @@ def _shows_sources(result: TurnResult) -> bool:
 def answer_blocks(result: TurnResult, *, now: float) -> list[BlockDict]:
     """The blocks that end a streamed answer (``chat.stopStream(blocks=...)``).
 
-    Sources (unless the turn was blocked or cites nothing), the "Why this answer?" button, then
-    the feedback row; the last two for every answer.
+    Sources (unless the turn was blocked or cites nothing), for a cached answer a line saying so
+    with its age, the "Why this answer?" button (and "Fresh answer" for a cached one), then the
+    feedback row; the buttons for every answer.
     """
     blocks = sources_blocks(result.citations, now=now) if _shows_sources(result) else []
-    return [*blocks, why_row(result.trace_id), feedback_row(result.trace_id)]
+    if result.cached:
+        blocks.append(cached_notice(result.cache_age_s))
+    return [*blocks, why_row(result.trace_id, cached=result.cached), feedback_row(result.trace_id)]
 
 
 def answer_text_blocks(text: str) -> list[BlockDict]:

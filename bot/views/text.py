@@ -24,6 +24,9 @@ EXPLANATION_EXPIRED = (
     "The details behind that answer are no longer available — they are kept for a limited time."
 )
 SHARE_EXPIRED = "That answer can't be shared any more — please ask the question again."
+FRESH_EXPIRED = (
+    "That cached answer is too old to ask again from here — please ask the question again."
+)
 SHARE_FAILED = "I couldn't share that answer just now — please click *Share* again in a moment."
 THINKING_STATUS = "is thinking…"
 LOADING_MESSAGES: tuple[str, ...] = (

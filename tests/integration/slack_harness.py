@@ -153,15 +153,21 @@ def slack_settings(double: SlackDouble, **overrides: Any) -> SlackSettings:
 
 
 async def start_env(
-    data_dir: Path, redis_url: str, *, dashboard_token: str | None = None, **slack_overrides: Any
+    data_dir: Path,
+    redis_url: str,
+    *,
+    dashboard_token: str | None = None,
+    cache: bool = False,
+    **slack_overrides: Any,
 ) -> SlackEnv:
-    """Ingest the e2e docs, start the double, the runtime and its HTTP server."""
+    """Ingest the e2e docs, start the double, the runtime and its HTTP server (the semantic
+    cache off unless ``cache``)."""
     double = await SlackDouble().start()
     settings = Settings(
         data_dir=data_dir,
         redis_url=redis_url,
         knowledge_scope="e2e",
-        cache_enabled=False,
+        cache_enabled=cache,
         collection=f"slack-{data_dir.name}"[:60],
         answer_mode="generate",  # the scripted model writes the answers
         dashboard_token=dashboard_token,

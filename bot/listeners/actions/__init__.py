@@ -1,10 +1,11 @@
-"""Interactive buttons: feedback, "Why this answer?", "Share in channel"."""
+"""Interactive buttons: feedback, "Why this answer?", "Share in channel", "Fresh answer"."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.listeners.actions.feedback import handle_answer_feedback
+from bot.listeners.actions.fresh import handle_fresh_answer
 from bot.listeners.actions.share import handle_share_answer
 from bot.listeners.actions.why import handle_why_this_answer
 
@@ -13,3 +14,4 @@ def register(app: AsyncApp) -> None:
     app.action("answer_feedback")(handle_answer_feedback)
     app.action("why_this_answer")(handle_why_this_answer)
     app.action("share_answer")(handle_share_answer)
+    app.action("fresh_answer")(handle_fresh_answer)
