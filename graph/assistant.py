@@ -20,6 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.redis.ashallow import AsyncShallowRedisSaver
 from langgraph.graph.state import CompiledStateGraph
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from graph.cache import AnswerCache
@@ -27,11 +28,12 @@ from graph.context import BotContext
 from graph.factories import build_classifier, open_index, open_retriever, open_tracer
 from graph.graph import builder
 from graph.llm import build_chat_model
-from graph.memory import close_memory, open_memory
+from graph.memory import close_memory, conversation_lock, memory_thread, open_memory
 from graph.prompts import INTENT_SYSTEM, PROMPT_VERSION
 from graph.services.embedded_redis import EmbeddedRedis
 from graph.settings import INTENTS, Intent, Settings
 from graph.tools.builtin import default_registry
+from graph.user_memory import UserMemory
 from guards.input_guard import input_guard
 from guards.input_guard import warm_up as warm_up_guards
 from guards.output_guard import output_guard
@@ -135,6 +137,8 @@ class Assistant:
         self.graph = graph
         self.memory = memory
         self.redis_url = redis_url
+        self.redis = Redis.from_url(redis_url)
+        """For the conversation locks (``graph.memory.conversation_lock``)."""
         self._embedded_redis = embedded_redis
 
     @property
@@ -211,6 +215,9 @@ class Assistant:
                 max_age_s=settings.cache_max_age_seconds,
             )
         memory = await open_memory(redis_url, settings.memory_ttl_minutes)
+        user_memory = (
+            await asyncio.to_thread(UserMemory, redis_url) if settings.user_memory else None
+        )
         context = BotContext(
             settings=settings,
             tracer=tracer or open_tracer(settings),
@@ -220,6 +227,7 @@ class Assistant:
             retriever=retriever,
             tools=default_registry(),
             cache=cache,
+            user_memory=user_memory,
             model_version=model_version,
         )
         return context, memory
@@ -250,9 +258,9 @@ class Assistant:
         nothing carries over from the conversation's previous turn. The guards' notices to the
         asker (a removed secret, a warning) follow the answer.
         """
-        tracer = self.context.tracer
         trace_id = trace_id or new_trace_id()
-        config: RunnableConfig = {"configurable": {"thread_id": conversation_id}}
+        thread = memory_thread(conversation_id)
+        config: RunnableConfig = {"configurable": {"thread_id": thread}}
         turn_input = {
             "question": text,
             "user_id": user_id,
@@ -272,13 +280,30 @@ class Assistant:
             "app.model": self.settings.chat_model,
             "app.answer.mode": "quote" if self.settings.quotes_answers else "generate",
         }
-        final: dict[str, Any] = {}
-        route: list[str] = []
         context = replace(
             self.context,
             thread_loader=thread_loader or self.context.thread_loader,
             stream_answers=on_text is not None,
         )
+        async with conversation_lock(self.redis, thread):
+            return await self._run_turn(
+                turn_input, config, context, root_attributes, trace_id, conversation_id, on_text
+            )
+
+    async def _run_turn(
+        self,
+        turn_input: dict[str, Any],
+        config: RunnableConfig,
+        context: BotContext,
+        root_attributes: dict[str, Any],
+        trace_id: str,
+        conversation_id: str,
+        on_text: TextCallback | None,
+    ) -> TurnResult:
+        """One turn through the graph under its root span (the conversation lock held)."""
+        tracer = self.context.tracer
+        final: dict[str, Any] = {}
+        route: list[str] = []
         started = time.perf_counter()
         with (
             collect_timings() as timings,
@@ -372,6 +397,9 @@ class Assistant:
             if self.context.cache is not None:
                 await self.context.cache.aclose()
             await close_memory(self.memory)
+            await self.redis.aclose()
+            if self.context.user_memory is not None:
+                await self.context.user_memory.aclose()
         finally:
             self.context.tracer.close()
             if self._embedded_redis is not None:

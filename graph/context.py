@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from graph.intents import IntentClassifier
     from graph.settings import Settings
     from graph.tools.registry import ToolRegistry
+    from graph.user_memory import UserMemory
     from knowledge.index import KnowledgeIndex
     from knowledge.retrieval import Retriever
     from observe.tracing import Tracer
@@ -38,6 +39,8 @@ class BotContext:
     tools: ToolRegistry
     cache: AnswerCache | None = None
     """``None`` when the semantic cache is disabled."""
+    user_memory: UserMemory | None = None
+    """Facts users asked to be remembered; ``None`` when ``user_memory`` is off."""
     model_version: str = "local"
     """Model name + prompt version; cache entries are scoped by it."""
     thread_loader: Callable[[], Awaitable[list[dict[str, str]]]] | None = None

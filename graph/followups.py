@@ -13,12 +13,15 @@ falling back to the concatenation when it fails or returns nothing usable.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
 
+from graph.memory_summary import latest_question, question_of
 from graph.prompts import REWRITE_SYSTEM, REWRITE_USER
 
+JOINED_WORDS = 40
 MAX_FOLLOW_UP_WORDS = 8
 MAX_PRONOUN_FOLLOW_UP_WORDS = 5
 _CONNECTIVE = re.compile(
@@ -48,22 +51,21 @@ def is_follow_up(message: str) -> bool:
     return asks and len(words) <= MAX_PRONOUN_FOLLOW_UP_WORDS and bool(_PRONOUN.search(text))
 
 
-def previous_question(messages: list[AnyMessage]) -> str:
-    """The standalone question of the conversation's last turn when that turn was a question
-    (as its answer recorded it), else empty: nothing to follow up on."""
+def previous_question(messages: list[AnyMessage], summary: dict[str, Any] | None = None) -> str:
+    """The standalone question of the conversation's latest question turn (as its answer
+    recorded it; small talk or thanks in between do not hide it), else the newest question
+    the conversation's summary kept, else empty: nothing to follow up on."""
     for message in reversed(messages):
-        if isinstance(message, AIMessage):
-            meta = message.response_metadata
-            query = meta.get("query")
-            if meta.get("intent") == "question" and isinstance(query, str):
-                return query
-            return ""
-    return ""
+        if question := question_of(message):
+            return question
+    return latest_question(summary or {})
 
 
 def joined(previous: str, message: str) -> str:
-    """The model-free standalone question: the previous one, then the follow-up."""
-    return f"{previous.strip()} {message.strip()}"
+    """The model-free standalone question: the previous one (its last ``JOINED_WORDS`` words:
+    a chain of follow-ups must not grow without end), then the follow-up."""
+    words = previous.split()[-JOINED_WORDS:]
+    return f"{' '.join(words)} {message.strip()}"
 
 
 async def rewrite_with_model(model: BaseChatModel, previous: str, message: str) -> str:

@@ -1,11 +1,12 @@
 """The whole flow of one turn, wired in one place.
 
 check_input ─┬─ refuse ─▶ END
-             └─ contextualize → lookup_cache ─┬─ (hit) ──────────────────────────────┐
-                                              └─ load_memory → classify_intent ─┐    │
-  ┌─────────────────────────────────────────────────────────────────────────────┘    │
-  └─┬─ retrieve ──┐                                                                  │
-    ├─ call_tool ─┼▶ generate → check_output → store_cache → save_memory ◀───────────┘ → END
+             └─ user_memory ─┬─ (remember / recall / forget) ────────────────────────────┐
+                             └─ contextualize → lookup_cache ─┬─ (hit) ──────────────────┤
+                                              └─ load_memory → classify_intent ─┐        │
+  ┌─────────────────────────────────────────────────────────────────────────────┘        │
+  └─┬─ retrieve ──┐                                                                      │
+    ├─ call_tool ─┼▶ generate → check_output → store_cache → save_memory ◀───────────────┘ → END
     └─────────────┘     ▲            │ (an answer the sources do not support: once more)
                         └────────────┘  (chitchat goes straight to generate)
 """
@@ -28,13 +29,15 @@ from graph.nodes.refuse import refuse
 from graph.nodes.retrieve import retrieve
 from graph.nodes.save_memory import save_memory
 from graph.nodes.store_cache import store_cache
-from graph.routes import after_cache, after_input, after_output, by_intent
+from graph.nodes.user_memory import user_memory
+from graph.routes import after_cache, after_input, after_output, after_user_memory, by_intent
 from graph.state import InputState, State
 
 builder = StateGraph(State, input_schema=InputState, context_schema=BotContext)
 
 builder.add_node(check_input)
 builder.add_node(refuse)
+builder.add_node(user_memory)
 builder.add_node(contextualize)
 builder.add_node(lookup_cache)
 builder.add_node(load_memory)
@@ -49,6 +52,7 @@ builder.add_node(save_memory)
 builder.add_edge(START, "check_input")
 builder.add_conditional_edges("check_input", after_input)
 builder.add_edge("refuse", END)
+builder.add_conditional_edges("user_memory", after_user_memory)
 builder.add_edge("contextualize", "lookup_cache")
 builder.add_conditional_edges("lookup_cache", after_cache)
 builder.add_edge("load_memory", "classify_intent")

@@ -7,9 +7,14 @@ from typing import Literal
 from graph.state import State
 
 
-def after_input(state: State) -> Literal["refuse", "contextualize"]:
-    """A rejected message is refused; anything else is read in the context of the thread."""
-    return "refuse" if state.blocked_reason else "contextualize"
+def after_input(state: State) -> Literal["refuse", "user_memory"]:
+    """A rejected message is refused; anything else may be a memory command."""
+    return "refuse" if state.blocked_reason else "user_memory"
+
+
+def after_user_memory(state: State) -> Literal["save_memory", "contextualize"]:
+    """A memory command is answered; anything else is read in the context of the thread."""
+    return "save_memory" if state.intent == "memory" else "contextualize"
 
 
 def after_cache(state: State) -> Literal["save_memory", "load_memory"]:

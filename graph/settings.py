@@ -25,7 +25,9 @@ from observe.errors import ConfigError
 
 AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 
-Intent = Literal["question", "chitchat", "summarize", "escalate", "feedback", "ops_stats"]
+Intent = Literal["question", "chitchat", "summarize", "escalate", "feedback", "ops_stats", "memory"]
+"""What a message asks for; ``memory`` (remember, show or forget facts about the asker) is set
+by rule (``graph.user_memory``), never by the classifier, which picks among ``INTENTS``."""
 INTENTS: tuple[Intent, ...] = (
     "question",
     "chitchat",
@@ -151,7 +153,12 @@ class Settings(BaseSettings):
     memory_turns: int = Field(default=6, ge=0, le=100)
     """How many earlier messages the model sees."""
     memory_max_messages: int = Field(default=40, ge=2, le=1000)
-    """Older messages are dropped from a conversation's memory."""
+    """Older messages are dropped from a conversation's memory (into its summary)."""
+    memory_max_tokens: int = Field(default=3000, ge=100, le=200_000)
+    """Token budget of the messages memory keeps; older ones are folded into the summary."""
+    user_memory: bool = True
+    """Let users ask the assistant to remember facts about them ("remember that I work on
+    payments"), shown and deleted on request."""
 
     intent_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
     """Below this classifier confidence the LLM is asked to pick the intent."""

@@ -17,7 +17,7 @@ from langgraph.graph.message import add_messages
 from graph.settings import Intent
 from guards.policy import GuardPolicy
 
-IntentMethod = Literal["embedding", "llm", "default", ""]
+IntentMethod = Literal["embedding", "llm", "default", "rule", ""]
 
 
 @dataclass(kw_only=True)
@@ -71,6 +71,10 @@ class State(InputState):
 
     messages: Annotated[list[AnyMessage], add_messages] = field(default_factory=list)
     """The conversation so far (persisted by the checkpointer)."""
+    summary: dict[str, Any] = field(default_factory=dict)
+    """What memory keeps of the messages it dropped (``graph.memory_summary``; persisted)."""
+    user_facts: list[str] = field(default_factory=list)
+    """What the asker asked the assistant to remember about them (``graph.user_memory``)."""
     clean_question: str = ""
     """``question`` after the input guard (PII redacted): the only text the model sees."""
     query: str = ""

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 console = Console()
 HELP = (
     "Type a question and press Enter. Commands: /fresh (ask the last question again, without "
-    "the cache), /new (start a new conversation), /help, /quit (or Ctrl-D)."
+    'the cache), /memory (what I keep about you; say "remember that …" to add), /forget '
+    "(delete it), /new (start a new conversation), /help, /quit (or Ctrl-D)."
 )
 
 
@@ -170,6 +171,9 @@ async def chat_loop(
                 conversation = f"terminal-{secrets.token_hex(4)}"
                 console.print(f"New conversation {conversation!r}.")
                 continue
+            if command in {"/memory", "/forget"}:
+                console.print(await memory_reply(assistant, command))
+                continue
             fresh = command == "/fresh"
             if fresh:
                 if not last_question:
@@ -187,6 +191,18 @@ async def chat_loop(
                 console.print(f"\n[red]error:[/] {escape(exc.message + hint)}", highlight=False)
     finally:
         await assistant.aclose()
+
+
+async def memory_reply(assistant: Assistant, command: str) -> str:
+    """``/memory`` lists what the assistant keeps about the terminal user; ``/forget`` deletes
+    it."""
+    from graph.user_memory import MemoryCommand, carry_out
+
+    memory = assistant.context.user_memory
+    if memory is None:
+        return "User memory is off (ASSISTANT_USER_MEMORY=false): nothing is kept."
+    action = MemoryCommand("recall") if command == "/memory" else MemoryCommand("forget")
+    return await carry_out(memory, "local", action)
 
 
 def ask(

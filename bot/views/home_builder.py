@@ -34,6 +34,8 @@ def _usage_lines(*, is_admin: bool, mention: str) -> list[str]:
         "• `/ask <question>`: a private answer only you see, which you can share in the channel.",
         "• `/assistant help`: this overview.",
         "• `/assistant feedback`: tell the team what to improve.",
+        '• *"Remember that …"*: tell me something about you to keep in mind; '
+        "`/assistant memory` shows what I keep, `/assistant forget` deletes it.",
     ]
     if is_admin:
         lines.append("• `/assistant stats`: today's usage, cache hit rate and latency (admins).")

@@ -11,6 +11,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
+from graph.memory_summary import render
 from graph.state import State
 from graph.tools.builtin import period_of
 from graph.tools.registry import ToolDeps
@@ -61,6 +62,7 @@ async def call_tool(state: State, runtime: Runtime[BotContext]) -> dict[str, Any
             trace_id=state.trace_id,
             user_id=state.user_id,
             history=list(state.messages),
+            summary=render(state.summary),
             previous_trace_id=state.previous_trace_id,
             thread=await load_thread(ctx) if name == "summarize_conversation" else [],
             experts=list(state.experts),

@@ -43,6 +43,7 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         "cache_age_s": None,
         "started_at": time.time(),
         "history": [],
+        "user_facts": [],
         "intent": None,
         "intent_confidence": 0.0,
         "intent_method": "",

@@ -15,7 +15,7 @@ from graph.state import State
 async def contextualize(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
     """Set ``query``: the message itself, or the follow-up rewritten (``graph.followups``)."""
     settings = runtime.context.settings
-    previous = previous_question(state.messages)
+    previous = previous_question(state.messages, state.summary)
     mode = settings.rewrite_follow_ups
     if mode == "off" or not previous or not is_follow_up(state.clean_question):
         return {"query": state.clean_question}

@@ -22,9 +22,11 @@ from langgraph.runtime import Runtime
 
 from graph.answers import closest_sources_answer, passage_answer
 from graph.context import BotContext
+from graph.memory_summary import render
 from graph.prompts import (
     ANSWER_SYSTEM,
     ANSWER_USER,
+    ASKER_FACTS,
     CHITCHAT_SYSTEM,
     GROUNDING_RETRY,
     NO_SOURCES_ANSWER,
@@ -74,13 +76,27 @@ def answer_messages(state: State) -> list[BaseMessage]:
     sources = "\n\n".join(document_block(i, doc) for i, doc in enumerate(state.docs, start=1))
     return [
         SystemMessage(answer_system(state)),
-        HumanMessage(ANSWER_USER.format(sources=sources, question=state.query)),
+        HumanMessage(
+            ANSWER_USER.format(sources=sources, asker=asker_facts(state), question=state.query)
+        ),
     ]
 
 
+def asker_facts(state: State) -> str:
+    """The asker's remembered facts as a prompt paragraph, or empty."""
+    if not state.user_facts:
+        return ""
+    return ASKER_FACTS.format(facts="\n".join(f"- {fact}" for fact in state.user_facts))
+
+
 def chitchat_messages(state: State) -> list[BaseMessage]:
-    """The prompt for small talk: the recent history ``load_memory`` picked, plus the message."""
-    return [SystemMessage(CHITCHAT_SYSTEM), *state.history, HumanMessage(state.clean_question)]
+    """The prompt for small talk: what memory kept of older messages, the recent history
+    ``load_memory`` picked, and the message."""
+    notes = " ".join(filter(None, [render(state.summary), asker_facts(state).strip()]))
+    system = (
+        f"{CHITCHAT_SYSTEM}\n\nNotes on this conversation: {notes}" if notes else CHITCHAT_SYSTEM
+    )
+    return [SystemMessage(system), *state.history, HumanMessage(state.clean_question)]
 
 
 def stream_guard(

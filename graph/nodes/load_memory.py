@@ -20,8 +20,17 @@ async def load_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, A
             None,
         )
         history = list(state.messages[-keep:]) if keep else []
-        span.update({"app.memory.messages": len(state.messages), "app.memory.shown": len(history)})
+        memory = runtime.context.user_memory
+        facts = [f.text for f in await memory.facts(state.user_id)] if memory else []
+        span.update(
+            {
+                "app.memory.messages": len(state.messages),
+                "app.memory.shown": len(history),
+                "app.memory.user_facts": len(facts),
+            }
+        )
     return {
         "history": history,
+        "user_facts": facts,
         "previous_trace_id": previous.response_metadata.get("trace_id") if previous else None,
     }

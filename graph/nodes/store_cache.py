@@ -66,6 +66,7 @@ def cacheable(state: State) -> bool:
         and not personal(state.query)
         and not personal(state.answer)
         and not about_now_or_me(state.query)
+        and (state.verbatim or not state.user_facts)  # written knowing who asks
     )
 
 

@@ -61,10 +61,11 @@ async def summarize_conversation(args: SummarizeArgs, deps: ToolDeps) -> str:
         elif isinstance(message, AIMessage) and pending is not None:
             exchanges.append((pending, str(message.content)))
             pending = None
-    if not exchanges:
+    if not exchanges and not deps.summary:
         return "There's nothing to summarise yet: this conversation has no earlier questions."
     recent = exchanges[-args.max_turns :]
-    lines = [f"Summary of the last {len(recent)} exchange(s):"]
+    lines = [deps.summary] if deps.summary else []
+    lines.append(f"Summary of the last {len(recent)} exchange(s):")
     for question, answer in recent:
         lines.append(f"• You asked: {_first_sentence(question, 120)} — {_first_sentence(answer)}")
     return "\n".join(lines)

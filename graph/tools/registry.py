@@ -36,6 +36,8 @@ class ToolDeps:
     trace_id: str
     user_id: str
     history: list[AnyMessage] = field(default_factory=list)
+    summary: str = ""
+    """What memory kept of the messages it dropped (``graph.memory_summary.render``)."""
     previous_trace_id: str | None = None
     thread: list[dict[str, str]] = field(default_factory=list)
     """The surrounding chat thread (``{"user", "text"}``), when the surface provides one."""

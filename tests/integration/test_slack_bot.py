@@ -272,26 +272,30 @@ async def test_slash_ask_without_a_question_says_how_to_use_it(env: SlackEnv) ->
     assert status == 200 and "/ask" in text
 
 
+async def assistant_command(env: SlackEnv, text: str, user: str) -> str:
+    """Send ``/assistant <text>``; the reply comes through response_url."""
+    url_id = f"cmd-{time.monotonic_ns()}"
+    body = slash_command_body(
+        "/assistant",
+        text,
+        user_id=user,
+        channel_id=CHANNEL_ID,
+        team_id=TEAM_ID,
+        response_url=env.double.response_url(url_id),
+        trigger_id="t",
+    )
+    status, _ = await env.post(body)
+    assert status == 200
+    reply = await env.double.wait_for(
+        "response_url", predicate=lambda c: c.args.get("response_url_id") == url_id
+    )
+    assert reply[-1].args["response_type"] == "ephemeral"
+    return str(reply[-1].args["text"])
+
+
 async def test_assistant_command_help_feedback_and_admin_only_stats(env: SlackEnv) -> None:
     async def run(text: str, user: str) -> str:
-        """Send ``/assistant <text>``; the reply comes through response_url."""
-        url_id = f"cmd-{time.monotonic_ns()}"
-        body = slash_command_body(
-            "/assistant",
-            text,
-            user_id=user,
-            channel_id=CHANNEL_ID,
-            team_id=TEAM_ID,
-            response_url=env.double.response_url(url_id),
-            trigger_id="t",
-        )
-        status, _ = await env.post(body)
-        assert status == 200
-        reply = await env.double.wait_for(
-            "response_url", predicate=lambda c: c.args.get("response_url_id") == url_id
-        )
-        assert reply[-1].args["response_type"] == "ephemeral"
-        return str(reply[-1].args["text"])
+        return await assistant_command(env, text, user)
 
     assert "feedback" in await run("help", USER)
     assert "admin" in (await run("stats", USER)).lower()
@@ -301,6 +305,18 @@ async def test_assistant_command_help_feedback_and_admin_only_stats(env: SlackEn
     assert "flagged" in thanks.lower()
     feedback = evaluations(env, trace_id_of(stop))
     assert [e["attributes"]["gen_ai.evaluation.score.label"] for e in feedback] == ["negative"]
+
+
+async def test_what_a_user_asks_to_be_remembered_is_shown_and_forgotten_on_command(
+    env: SlackEnv,
+) -> None:
+    _, stop = await ask_in_thread(env, "remember that I work on the payments team", user="U0MEM")
+    noted = env.double.message(CHANNEL_ID, stop.args["ts"])
+    assert noted is not None and "I work on the payments team" in noted["text"]
+    assert "payments team" in await assistant_command(env, "memory", "U0MEM")
+    assert "payments" not in await assistant_command(env, "memory", USER), "theirs alone"
+    assert "forgot 1" in await assistant_command(env, "forget", "U0MEM")
+    assert "don't keep anything" in await assistant_command(env, "memory", "U0MEM")
 
 
 def evaluations(env: SlackEnv, trace_id: str) -> list[dict]:

@@ -1,4 +1,5 @@
-"""``/assistant help | feedback <text> | stats`` (stats for admins only)."""
+"""``/assistant help | feedback <text> | memory | forget [text] | stats`` (stats for admins
+only)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.services import SlackServices, services_of
 from bot.views.home_builder import help_text, stats_text
 from bot.views.text import ADMIN_ONLY
 from graph.tools.registry import ToolDeps
+from graph.user_memory import MemoryCommand, carry_out
 from observe.stats import turn_stats
 from observe.tracing import new_trace_id
 
@@ -30,6 +32,16 @@ async def record_feedback(services: SlackServices, team: str, user: str, comment
     )
     result = await assistant.context.tools.run("record_feedback", {"comment": comment}, deps)
     return result.output
+
+
+async def user_memory_reply(services: SlackServices, user: str, verb: str, rest: str) -> str:
+    """``/assistant memory`` lists what the assistant keeps about ``user``; ``/assistant forget
+    [text]`` deletes the facts holding ``text`` (all of them without)."""
+    memory = services.assistant.context.user_memory
+    if memory is None:
+        return "User memory is turned off here: I keep nothing about you."
+    command = MemoryCommand("recall") if verb == "memory" else MemoryCommand("forget", rest)
+    return await carry_out(memory, user, command)
 
 
 async def handle_assistant_command(
@@ -61,6 +73,8 @@ async def reply(
         if not rest:
             return "Usage: `/assistant feedback <what was good or bad>`"
         return await record_feedback(services, team, user, rest)
+    if verb in {"memory", "forget"}:
+        return await user_memory_reply(services, user, verb, rest)
     if verb == "stats":
         if not await services.is_admin(client, user):
             return ADMIN_ONLY

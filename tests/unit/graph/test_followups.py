@@ -38,12 +38,23 @@ def test_not_follow_ups(message: str) -> None:
     assert not is_follow_up(message)
 
 
-def test_the_previous_question_is_the_last_turns_standalone_question() -> None:
+def test_the_previous_question_is_the_latest_question_turns_standalone_question() -> None:
     asked = AIMessage("Use sorted().", response_metadata={"intent": "question", "query": "sort?"})
-    chat = AIMessage("Hi!", response_metadata={"intent": "chitchat", "query": "hello"})
+    chat = AIMessage("Hi!", response_metadata={"intent": "chitchat", "query": "thanks"})
     assert previous_question([HumanMessage("sort?"), asked]) == "sort?"
-    assert previous_question([HumanMessage("sort?"), asked, HumanMessage("hello"), chat]) == ""
+    thanks = [HumanMessage("sort?"), asked, HumanMessage("thanks"), chat]
+    assert previous_question(thanks) == "sort?", "small talk does not hide the question"
+    assert previous_question([HumanMessage("thanks"), chat]) == ""
+    summary = {"topic": "vpn on linux?", "questions": ["vpn on linux?", "which port?"]}
+    assert previous_question([HumanMessage("thanks"), chat], summary) == "which port?"
     assert previous_question([]) == ""
+
+
+def test_a_chain_of_joined_follow_ups_stays_bounded() -> None:
+    query = "How do I sort a list?"
+    for n in range(30):
+        query = joined(query, f"and for kind {n}?")
+    assert len(query.split()) <= 44 and query.endswith("and for kind 29?")
 
 
 async def test_a_rambling_model_reply_falls_back_to_joining() -> None:

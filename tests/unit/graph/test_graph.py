@@ -100,6 +100,7 @@ async def test_question_retrieves_and_cites_the_right_source(
     state, visited = await run_turn(ctx, "How do I reset the VPN certificate?")
     assert visited == [
         "check_input",
+        "user_memory",
         "contextualize",
         "lookup_cache",
         "load_memory",
