@@ -176,7 +176,9 @@ class AnswerCache:
             reason = (
                 "too old"
                 if age > self.max_age_s
-                else await verify(question, prompt, 1.0 - distance, self.embedder.aembed)
+                else await verify(
+                    question, prompt, 1.0 - distance, self.embedder.aembed, {question: vector}
+                )
             )
             verdicts.append(reason or "same")
             if reason is None:

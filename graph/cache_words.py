@@ -54,13 +54,9 @@ OPPOSITE_PAIRS = (
     "expand/collapse zoom/unzoom merge/split compress/decompress zip/unzip attach/detach "
     "mount/unmount assign/unassign pin/unpin star/unstar hire/fire buy/sell credit/debit "
     "income/expense paid/unpaid full/part morning/evening arrive/depart minimum/maximum "
-    "promote/demote forward/backward next/previous"
+    "promote/demote forward/backward next/previous upgrade/downgrade upvote/downvote "
+    "serialize/deserialize inflate/deflate activate/deactivate"
 )
-OPPOSITES = {
-    STEM.stemWord(a): STEM.stemWord(b)
-    for pair in OPPOSITE_PAIRS.split()
-    for a, b in [pair.split("/"), reversed(pair.split("/"))]
-}
 NEGATING_PREFIXES = ("un", "dis", "de", "non", "in", "im", "ir", "il")
 
 PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -123,15 +119,18 @@ SYNONYMS = {
     STEM.stemWord(word): STEM.stemWord(group[0])
     for group in (
         ("remove", "delete", "erase"),
-        ("change", "update", "modify", "edit", "alter"),
+        ("change", "update", "modify", "edit", "alter", "adjust"),
         ("find", "locate"),
         ("fix", "resolve", "repair"),
         ("book", "reserve"),
-        ("talk", "speak"),
-        ("tell", "notify", "inform", "contact"),
+        ("tell", "notify", "inform", "contact", "talk", "speak"),
         ("submit", "file"),
         ("policy", "rule", "rules", "guideline", "guidelines"),
-        ("error", "problem", "issue"),
+        ("error", "problem", "bug"),
+        ("phone", "mobile", "cellphone", "smartphone"),
+        ("computer", "laptop", "pc"),
+        ("vendor", "supplier"),
+        ("increase", "more", "extra", "additional"),
         ("big", "large", "bigger", "larger"),
         ("job", "role", "position", "opening", "vacancy"),
         ("enroll", "register"),
@@ -173,7 +172,8 @@ FILLER = frozenset(
     make makes perform find locate see view new between vs versus item items thing things stuff
     explain through help wondering curious advice guide someone somebody anybody require
     required requirement request ask much many kind kinds sort point use work seem lot command
-    app application option options python""".split()
+    app application option options with own obtain acquire submit officially properly
+    correctly easily usually normally typically keyword function method python""".split()
 )
 """Words that shape a question without changing what it asks: scaffolding, light verbs ("make
 a copy", "find the file") and "python" (every question here is about it or none is). A light
@@ -197,15 +197,25 @@ ENTITY = re.compile(
 SENTENCE_START = re.compile(r"(?:^|[.!?:]\s+|\n\s*)$")
 
 
+_ACRONYM_PLURAL = re.compile(r"\b([A-Z]{2,})s\b")
+"""``NDAs``, ``SLOs``: the plural of an acronym is the acronym."""
+_PARENTHESISED = re.compile(r"(\w)\((\w+)\)")
+"""``401(k)`` is ``401k``."""
+_ORDINAL_DIGITS = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
+"""``3rd`` (floor) is ``3``."""
+
+
 @lru_cache(maxsize=4096)
 def split_tokens(text: str) -> tuple[str, ...]:
     """Lower-cased words with contractions expanded and phrases mapped to one form; hyphenated
     words stay whole ("us-east-1"), for ``_directions``."""
+    text = _ACRONYM_PLURAL.sub(r"\1", _PARENTHESISED.sub(r"\1\2", text))
     lowered = text.lower().replace("’", "'")
     for pattern, replacement in CONTRACTIONS:
         lowered = pattern.sub(replacement, lowered)
     for pattern, canonical in PHRASES:
         lowered = pattern.sub(canonical, lowered)
+    lowered = _ORDINAL_DIGITS.sub(r"\1", lowered)
     return tuple(w.removesuffix("'s") for w in WORD.findall(lowered))
 
 
@@ -221,5 +231,22 @@ def stem(word: str) -> str:
     return SYNONYMS.get(stem, stem)
 
 
+def _opposites() -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for pair in OPPOSITE_PAIRS.split():
+        a, b = (stem(w) for w in pair.split("/"))
+        found.setdefault(a, set()).add(b)
+        found.setdefault(b, set()).add(a)
+    return {word: frozenset(others) for word, others in found.items()}
+
+
+OPPOSITES = _opposites()
+"""Stem (synonyms folded: "add" is "create") → the stems of its opposites."""
+
+
 def meaningful(word: str) -> bool:
-    return not (word in NEGATIONS or word in DIRECTIONAL or STEM.stemWord(word) in FILLER_STEMS)
+    """Whether ``word`` carries meaning: not a negation (counted apart), a direction (compared
+    apart) or filler, itself or through its synonym ("file" a report is "submit" it)."""
+    if word in NEGATIONS or word in DIRECTIONAL:
+        return False
+    return STEM.stemWord(word) not in FILLER_STEMS and stem(word) not in FILLER_STEMS

@@ -142,8 +142,8 @@ class Settings(BaseSettings):
     model (too small to rewrite reliably) and ``model`` with any other."""
 
     cache_enabled: bool = True
-    cache_distance_threshold: float = Field(default=0.35, gt=0.0, lt=2.0)
-    """Cosine distance under which a cached answer is a candidate (0.35 ≈ similarity 0.65);
+    cache_distance_threshold: float = Field(default=0.40, gt=0.0, lt=2.0)
+    """Cosine distance under which a cached answer is a candidate (0.40: similarity 0.60);
     every candidate must also pass the verification step (``graph.cache_verify``)."""
     cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     cache_max_age_seconds: int = Field(default=30 * 24 * 3600, ge=60)
