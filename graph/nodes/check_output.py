@@ -68,12 +68,19 @@ async def check_answer(state: State, runtime: Runtime[BotContext], answer: str) 
 
 
 async def replacement(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
-    """The answer, citations and flags when the model's answer cannot be used as it is."""
+    """The answer, citations and flags when the model's answer cannot be used as it is; a
+    passage quoted alone is the sources' own words (``verbatim``, ``grounded``: it may be
+    cached like an answer in quote mode)."""
     instead = await instead_of_unsupported(state, runtime)
     if instead is None:
         return {"answer": closest_sources_answer(state.docs), "citations": []}
     checked = await check_answer(state, runtime, instead)
-    return {"answer": checked.text, "citations": citations_for(checked.citations, state.docs)}
+    quoted_alone = {"verbatim": True, "grounded": True} if not state.shown else {}
+    return {
+        "answer": checked.text,
+        "citations": citations_for(checked.citations, state.docs),
+        **quoted_alone,
+    }
 
 
 async def check_output(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:

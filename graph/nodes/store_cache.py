@@ -53,15 +53,15 @@ def about_now_or_me(question: str) -> bool:
 
 
 def cacheable(state: State) -> bool:
-    """Only fresh answers from knowledge that the sources support, that cite at least one of
-    them, passed every guard, and concern no one and no moment in particular, are cached."""
+    """Only fresh answers from knowledge that the sources support (``grounded``: a model answer
+    the output guard passed, fixed, or replaced by a quoted passage), that cite at least one of
+    them and concern no one and no moment in particular, are cached."""
     return (
         state.intent == "question"
         and not state.cache_hit
         and state.tool_output is None
         and bool(state.citations)
         and state.grounded
-        and not state.guard_problems
         and not state.pii_kinds
         and not personal(state.query)
         and not personal(state.answer)

@@ -139,6 +139,7 @@ async def test_a_weak_models_unsupported_answer_becomes_the_quoted_passage(
     assert [c["source"] for c in state["citations"]] == ["it/vpn.md"]
     assert state["grounding_attempts"] == 1
     assert any("not supported by the retrieved sources" in p for p in state["guard_problems"])
+    assert state["verbatim"] and state["grounded"], "the quote is the sources' words: cacheable"
 
 
 async def test_an_unsupported_answer_with_no_passage_close_enough_names_the_closest_sources(
@@ -150,7 +151,7 @@ async def test_an_unsupported_answer_with_no_passage_close_enough_names_the_clos
     state, _ = await run_turn(ctx, "How do I reset the VPN certificate?")
     assert state["answer"].startswith("I couldn't find a reliable answer")
     assert "`it/vpn.md`" in state["answer"] and "Zurich" not in state["answer"]
-    assert state["citations"] == []
+    assert state["citations"] == [] and not state["grounded"], "never cached"
 
 
 async def test_in_quote_mode_a_question_gets_the_passage_without_the_model(
