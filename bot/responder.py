@@ -178,8 +178,10 @@ class SlackResponder:
                 trace_id=trace_id,
                 guard_policy=policy.guard_overrides(),
                 fresh=request.fresh,
+                private=request.delivery == "ephemeral" or request.channel.startswith("D"),
             )
             now = time.time()
+            await self._save_fresh(request, result)  # before the button it serves is shown
             if stream is not None:
                 await stream.finish(result.answer, answer_blocks(result, now=now))
                 lag = (stream.first_text_at or now) - request.received_at
@@ -215,6 +217,17 @@ class SlackResponder:
             stream_fallback=stream.broken if stream is not None else None,
         )
 
+    async def _save_fresh(self, request: TurnRequest, result: TurnResult) -> None:
+        """What "Fresh answer" under a cached answer asks again: the standalone question (as
+        the input guard passed it on, a follow-up already rewritten), never raw text."""
+        if not (result.cached and request.delivery == "thread"):
+            return
+        again = replace(request, text=result.standalone_question or result.question, fresh=True)
+        try:
+            await self.records.save_fresh(result.trace_id, again.to_json())
+        except RedisError as exc:
+            log.warning("fresh-answer record not saved", error=str(exc))
+
     async def _remember(self, request: TurnRequest, result: TurnResult) -> None:
         """Records behind the buttons (why, share, feedback target); best effort."""
         try:
@@ -226,11 +239,8 @@ class SlackResponder:
         await self.records.join_thread(request.thread_key, request.user)
         await self.records.save_explanation(result.trace_id, explanation(result))
         await self.records.set_last_trace(request.team_id, request.user, result.trace_id)
-        await self.records.save_case(result.trace_id, regression_seed(result))
-        if result.cached and request.delivery == "thread":
-            # "Fresh answer" asks again: the question as the input guard passed it on.
-            again = replace(request, text=result.question, fresh=True)
-            await self.records.save_fresh(result.trace_id, again.to_json())
+        if result.intent != "memory":  # what users keep about themselves is no test case
+            await self.records.save_case(result.trace_id, regression_seed(result))
         if request.delivery == "ephemeral":
             # Posted for everyone on "Share": only redacted text, whatever the channel's policy
             # let the asker (and the model) see.

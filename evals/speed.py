@@ -85,14 +85,23 @@ async def bench_ask(question: str, fresh: bool) -> dict[str, Any]:
 
 def variants(question: str) -> list[str]:
     """Ways the same question comes back: as asked, lower-cased, without its question mark,
-    with a greeting in front."""
+    with a greeting in front (the same words: found by signature), and asked of "someone"
+    (other words: found by embedding and verified)."""
     plain = question.rstrip("?").strip()
-    return [question, question.lower(), plain, f"hey, {plain[:1].lower()}{plain[1:]}?"]
+    lowered = f"{plain[:1].lower()}{plain[1:]}"
+    return [
+        question,
+        question.lower(),
+        plain,
+        f"hey, {lowered}?",
+        f"can someone tell me {lowered}?",
+    ]
 
 
 async def bench_ask_many(questions: list[str], repeats: int, fresh: bool) -> dict[str, Any]:
     """Ask each question once (a miss: the answer is made), then ``repeats`` more times in the
-    ``variants`` wording (hits when the cache works); latency percentiles of both and the ratio
+    ``variants`` wording (hits when the cache works); latency percentiles of both (hits also by
+    how they were found) and the ratio
     of the median miss to the 95th-percentile hit."""
     from graph.assistant import Assistant
     from observe.stats import percentile
@@ -101,6 +110,7 @@ async def bench_ask_many(questions: list[str], repeats: int, fresh: bool) -> dic
     assistant = await Assistant.start(settings)
     misses: list[float] = []
     hits: list[float] = []
+    by_path: dict[str, list[float]] = {}
     cached_first = not_cached_again = 0
     try:
         if fresh and assistant.context.cache is not None:
@@ -111,10 +121,11 @@ async def bench_ask_many(questions: list[str], repeats: int, fresh: bool) -> dic
             misses.append(first.timings_ms["total"])
             for r in range(repeats):
                 again = await assistant.ask(
-                    variants(question)[r % 4], conversation_id=f"bench-hit-{n}-{r}"
+                    variants(question)[r % 5], conversation_id=f"bench-hit-{n}-{r}"
                 )
                 if again.cached:
                     hits.append(again.timings_ms["total"])
+                    by_path.setdefault(again.cache_match, []).append(again.timings_ms["total"])
                 else:
                     not_cached_again += 1
     finally:
@@ -126,6 +137,10 @@ async def bench_ask_many(questions: list[str], repeats: int, fresh: bool) -> dic
         "model": settings.chat_model,
         "miss_ms": {"p50": miss_p50, "p95": percentile(misses, 95)},
         "hit_ms": {"p50": percentile(hits, 50), "p95": hit_p95, "n": len(hits)},
+        "hit_ms_by_match": {
+            match: {"p50": percentile(ms, 50), "p95": percentile(ms, 95), "n": len(ms)}
+            for match, ms in sorted(by_path.items())
+        },
         "repeats_not_served_from_cache": not_cached_again,
         "first_asks_already_cached": cached_first,
         "miss_p50_over_hit_p95": round(miss_p50 / hit_p95, 1) if miss_p50 and hit_p95 else None,

@@ -78,6 +78,8 @@ class TurnResult:
     """Every guard verdict of the turn (``"check: action (detail)"``)."""
     cache_age_s: float | None = None
     """How old the cached answer is, when ``cached``."""
+    cache_match: str = ""
+    """How the cached answer was found: ``same words`` or ``same`` (embedding, verified)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -246,6 +248,7 @@ class Assistant:
         trace_id: str | None = None,
         guard_policy: dict[str, Any] | None = None,
         fresh: bool = False,
+        private: bool = False,
     ) -> TurnResult:
         """Run one turn of ``conversation_id``; checked text of the answer goes to ``on_text``
         as it is released (a prefix of the final answer, unless the final check changed it).
@@ -254,8 +257,10 @@ class Assistant:
         chat thread a summary should cover, ``experts`` whom an escalation tags,
         ``tools_allowed`` which tools may run (``None``: all), ``guard_policy`` the channel's
         guard actions over the ``guards`` setting, ``fresh`` skips the semantic cache (the
-        asker wants a newly made answer). Every input field is passed on every turn, so
-        nothing carries over from the conversation's previous turn. The guards' notices to the
+        asker wants a newly made answer), ``private`` says only the asker sees the
+        conversation (their remembered facts are used and shown only then). Every input
+        field is passed on every turn, so nothing carries over from the conversation's
+        previous turn. The guards' notices to the
         asker (a removed secret, a warning) follow the answer.
         """
         trace_id = trace_id or new_trace_id()
@@ -270,6 +275,7 @@ class Assistant:
             "tools_allowed": tools_allowed,
             "guard_policy": guard_policy,
             "fresh": fresh,
+            "private": private,
         }
         root_attributes = {
             "gen_ai.operation.name": "invoke_workflow",
@@ -331,6 +337,7 @@ class Assistant:
                     f"Redis at {self.redis_url} failed during the turn: {exc}",
                     hint="run `assistant doctor`",
                 ) from None
+            memory_turn = final.get("intent") == "memory"  # personal: no text in traces
             root.update(
                 {
                     "app.intent": final.get("intent"),
@@ -338,9 +345,12 @@ class Assistant:
                     "app.blocked": bool(final.get("blocked_reason")),
                     "app.citations": len(final.get("citations") or []),
                     **cited_chunks(final.get("citations") or []),
-                    "app.content.answer": final.get("answer"),
+                    "app.content.answer": None if memory_turn else final.get("answer"),
+                    **({"app.content.question": None} if memory_turn else {}),
                     "app.redacted.question": (
-                        final.get("clean_question") if self.settings.trace_questions else None
+                        final.get("clean_question")
+                        if self.settings.trace_questions and final.get("intent") != "memory"
+                        else None
                     ),
                 }
             )
@@ -389,6 +399,7 @@ class Assistant:
             usage=dict(final.get("usage") or {}),
             pii_kinds=list(final.get("pii_kinds") or []),
             cache_age_s=final.get("cache_age_s"),
+            cache_match=str(final.get("cache_match") or ""),
         )
 
     async def aclose(self) -> None:

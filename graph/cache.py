@@ -146,6 +146,8 @@ class AnswerCache:
         )
         if prompt is None or response is None:  # dropped or expired since
             return None
+        if signature(_text(prompt)) != signature(question):  # a key made by other rules
+            return None
         return _answer(_text(prompt), _text(response), metadata, inserted, distance=0.0)
 
     async def alookup(
@@ -157,9 +159,8 @@ class AnswerCache:
             return Lookup()
         try:
             same = None if vector else await self._same_words(question, scope)
-            if same is not None:
-                fresh = same.age_s <= self.max_age_s
-                return Lookup(same if fresh else None, 1.0, ("same words" if fresh else "too old",))
+            if same is not None and same.age_s <= self.max_age_s:
+                return Lookup(same, 1.0, ("same words",))
             vector = vector or await self._aembed_one(question)
             candidates = await self._cache.acheck(
                 vector=vector, num_results=CANDIDATES, filter_expression=self._filter(scope)
@@ -234,15 +235,19 @@ class AnswerCache:
             await self._cache.adrop(keys=keys)
         return len(keys)
 
-    async def aprune(self, missing: Callable[[list[str]], Awaitable[set[str]]]) -> int:
-        """Remove every entry citing a chunk that ``missing`` reports gone (re-ingested with
-        new content, or deleted); how many were removed."""
+    async def aprune(
+        self, missing: Callable[[list[str]], Awaitable[set[str]]], collection: str
+    ) -> int:
+        """Remove every entry of ``collection`` citing a chunk that ``missing`` reports gone
+        (re-ingested with new content, or deleted); how many were removed. Entries of other
+        collections (their model version names them) are left alone."""
         index = await self._cache._get_async_index()
-        query = FilterQuery("*", return_fields=["chunks"], num_results=1000)
+        query = FilterQuery("*", return_fields=["chunks", "model"], num_results=1000)
         cited: set[str] = set()
         async for page in index.paginate(query, page_size=500):
             for doc in page:
-                cited.update(i for i in str(doc.get("chunks") or "").split(",") if i)
+                if f"/{collection}/" in f"/{doc.get('model') or ''}/":
+                    cited.update(i for i in str(doc.get("chunks") or "").split(",") if i)
         gone = await missing(sorted(cited)) if cited else set()
         return await self.adrop_citing(sorted(gone))
 

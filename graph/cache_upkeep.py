@@ -44,6 +44,6 @@ async def _prune(redis_url: str, settings: Settings, index: KnowledgeIndex) -> i
         max_age_s=settings.cache_max_age_seconds,
     )
     try:
-        return await cache.aprune(index.amissing)
+        return await cache.aprune(index.amissing, settings.collection)
     finally:
         await cache.aclose()

@@ -38,6 +38,7 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from graph.cache_words import (
+    ANSWER_KINDS,
     DATES,
     DETERMINERS,
     DIRECTIONAL,
@@ -46,8 +47,10 @@ from graph.cache_words import (
     NEGATING_PREFIXES,
     NEGATIONS,
     NUMBER_WORDS,
+    OBLIGATION,
     OPPOSITES,
     ORDINALS,
+    POINTING_BACK,
     SENTENCE_START,
     STEM,
     meaningful,
@@ -63,11 +66,45 @@ def _negations(words: tuple[str, ...]) -> int:
 
 
 def _facts(words: tuple[str, ...]) -> frozenset[str]:
-    """Numbers, versions, ordinals and dates: what a near miss most often changes."""
-    return frozenset(
+    """What a near miss most often changes, beside the content words: numbers, versions,
+    ordinals and dates; an obligation ("do I *have to*", "is it *required*"); "without"; a
+    pronoun pointing back ("install *it* on Windows")."""
+    found = {
         NUMBER_WORDS.get(w, w)
         for w in words
         if w in NUMBER_WORDS or w in ORDINALS or w in DATES or any(c.isdigit() for c in w)
+    }
+    found |= {w for w in words if w == "without"} | _pointing_back(words)
+    if any(w in OBLIGATION for w in words) or _has_to(words):
+        found.add("obligation")
+    return frozenset(found)
+
+
+_DUMMY_IT_BEFORE = frozenset("is was does did will would can could make makes take takes".split())
+_DUMMY_IT_AFTER = frozenset(
+    "is was possible safe ok okay true necessary worth better normal".split()
+)
+
+
+def _pointing_back(words: tuple[str, ...]) -> set[str]:
+    """``it``/``them`` standing for something said earlier ("install *it* on Windows"), not
+    the empty "it" of "is it safe to …" or "does it matter"."""
+    found = set()
+    for i, word in enumerate(words):
+        if word not in POINTING_BACK:
+            continue
+        before = words[i - 1] if i else ""
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if before not in _DUMMY_IT_BEFORE and after not in _DUMMY_IT_AFTER:
+            found.add(word)
+    return found
+
+
+def _has_to(words: tuple[str, ...]) -> bool:
+    """ "have to", "has to", "need to": an obligation (not "have to hand", rarely asked)."""
+    return any(
+        w in {"have", "has", "had", "need", "needs"} and nxt == "to"
+        for w, nxt in zip(words, words[1:], strict=False)
     )
 
 
@@ -125,27 +162,18 @@ def _mentions_all(entities: set[str], text: str) -> bool:
         if entity[0] in "<" or "@" in entity:
             if not re.search(rf"(?<![\w@.]){re.escape(entity)}(?![\w@])", lowered):
                 return False
-        elif any(stem(w) not in stems and meaningful(w) for w in split_words(entity)):
-            return False
+        elif any(stem(w) not in stems for w in split_words(entity)):
+            return False  # a capitalised name counts even when it is a common word ("Go")
     return True
-
-
-SHORT_FORM_CHARS = 5
-"""A stem this long that begins another is its short form ("clear" / "clearance")."""
 
 
 def _unshortened(
     only_a: frozenset[str], only_b: frozenset[str]
 ) -> tuple[frozenset[str], frozenset[str]]:
-    """The differing stems without the pairs where one is the other's short form or plural
-    ("nda" / "ndas")."""
-    pairs = {
-        (x, y)
-        for x in only_a
-        for y in only_b
-        if x in (f"{y}s", y[:-1] if y.endswith("s") else "")
-        or (min(len(x), len(y)) >= SHORT_FORM_CHARS and (x.startswith(y) or y.startswith(x)))
-    }
+    """The differing stems without the pairs where one is the other's plural ("nda" /
+    "ndas"): a longer word that begins with a shorter one is often its opposite
+    ("passwordless", "stateless") or another thing ("contractor")."""
+    pairs = {(x, y) for x in only_a for y in only_b if x == f"{y}s" or y == f"{x}s"}
     return only_a - {x for x, _ in pairs}, only_b - {y for _, y in pairs}
 
 
@@ -195,8 +223,9 @@ def difference(query: str, cached: str, similarity: float = 1.0) -> str | None:
     a, b = split_words(query), split_words(cached)
     if _negations(a) != _negations(b):
         return "negation"
-    if _facts(a) != _facts(b):
-        return "fact"
+    kinds_a, kinds_b = ANSWER_KINDS & set(a), ANSWER_KINDS & set(b)
+    if _facts(a) != _facts(b) or (kinds_a and kinds_b and kinds_a != kinds_b):
+        return "fact"  # incl. "where" asked against "when" (one side without either is fine)
     if not (_mentions_all(_entities(query), cached) and _mentions_all(_entities(cached), query)):
         return "name"
     ca, cb = _content(a), _content(b)
@@ -258,17 +287,20 @@ async def verify(
     return None if float(closeness.min()) >= UNIMPORTANT_SIMILARITY else reason
 
 
+VERSION = 2
+"""Changes with the rules: the cache's same-words keys name it, so a release with other word
+lists never serves an entry through a key the old rules made."""
+_TRIVIAL = frozenset("a an the please hey hi hello thanks thank quick q question".split())
+
+
 def signature(question: str) -> str:
-    """What ``difference`` compares, in word order: two questions with the same signature ask
-    the same thing (content words in order, names among them; negations, facts, mentions and
-    e-mails, directions), so the cache can serve the second without embedding it."""
-    a = split_words(question)
-    content = [stem(w) for w in a if meaningful(w)]
-    directions = sorted(
-        (side, sorted(t)) for side, t in _directions(split_tokens(question)).items()
-    )
+    """The question's words as asked, give or take case, punctuation, contractions, greetings
+    and articles (``split_tokens``): two questions with the same signature were asked in the
+    same words, so the cache serves the second without embedding it. Mentions, e-mails and
+    placeholders are kept whole."""
+    words = [w for w in split_tokens(question) if w not in _TRIVIAL]
     exact = sorted(e for e in _entities(question) if e[0] == "<" or "@" in e)
-    return repr((content, _negations(a), sorted(_facts(a)), exact, directions))
+    return repr((VERSION, words, exact))
 
 
 def same_meaning(query: str, cached: str, similarity: float = 1.0) -> bool:

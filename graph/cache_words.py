@@ -164,21 +164,32 @@ SYNONYMS = {
 FILLER = frozenset(
     """a an the i me my mine we us our ours you your yours it its they them their he she his her
     is are am was were be been being do does did doing done have has had can could should would
-    will shall may might must to of in on at for by about as and or but so if then than this
+    will shall may might to of in on at for by about as and or but so if then than this
     that these those there here how what whats what's why when where who whom which whose
     please hey hi hello thanks thank quick question questions way ways step steps process
     procedure exactly just any some something anything someone anyone know need want like get
     got go goes going went gone also actually really possible allowed permitted okay ok able
-    make makes perform find locate see view new between vs versus item items thing things stuff
-    explain through help wondering curious advice guide someone somebody anybody require
-    required requirement request ask much many kind kinds sort point use work seem lot command
-    app application option options with own obtain acquire submit officially properly
-    correctly easily usually normally typically keyword function method python""".split()
+    make makes perform find locate see view between vs versus item items thing things stuff
+    explain through help wondering curious advice guide someone somebody anybody request ask
+    much many kind kinds sort point use work seem lot command app application option options
+    with own obtain acquire submit officially properly correctly easily usually normally
+    typically keyword function method""".split()
 )
-"""Words that shape a question without changing what it asks: scaffolding, light verbs ("make
-a copy", "find the file") and "python" (every question here is about it or none is). A light
-verb only goes unnoticed beside another: "find X" and "delete X" still differ in "delete"."""
+"""Words that shape a question without changing what it asks: scaffolding and light verbs
+("make a copy", "find the file"). A light verb only goes unnoticed beside another: "find X" and
+"delete X" still differ in "delete". Question words that name the kind of answer, obligations
+and pronouns pointing back are compared apart (``ANSWER_KINDS``, ``OBLIGATION``,
+``POINTING_BACK``)."""
 FILLER_STEMS = frozenset(STEM.stemWord(w) for w in FILLER)
+ANSWER_KINDS = frozenset({"where", "when", "who", "whom", "whose", "why"})
+"""Question words that name the kind of answer: "where" and "when" are different questions
+("what" and "how" are not: "what's the way to" is "how")."""
+OBLIGATION = frozenset(
+    "must required require requires requirement mandatory compulsory obligatory necessary".split()
+)
+POINTING_BACK = frozenset({"it", "them"})
+"""Pronouns that point at something said before: "install it on Windows" is not "install
+Windows"."""
 DIRECTIONAL = frozenset({"from", "to", "into", "onto", "than"})
 DETERMINERS = frozenset("a an the my our your their his her its this that these those".split())
 INFINITIVE = frozenset(

@@ -1,8 +1,8 @@
 """The whole flow of one turn, wired in one place.
 
 check_input ─┬─ refuse ─▶ END
-             └─ user_memory ─┬─ (remember / recall / forget) ────────────────────────────┐
-                             └─ contextualize → lookup_cache ─┬─ (hit) ──────────────────┤
+             └─ user_memory ─┬─ (remember / recall / forget) ─▶ END
+                             └─ contextualize → lookup_cache ─┬─ (hit) ──────────────────┐
                                               └─ load_memory → classify_intent ─┐        │
   ┌─────────────────────────────────────────────────────────────────────────────┘        │
   └─┬─ retrieve ──┐                                                                      │

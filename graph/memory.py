@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 import structlog
 from langgraph.checkpoint.redis.ashallow import AsyncShallowRedisSaver
 from redis.asyncio import Redis
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
 from observe.errors import ServiceError
 
@@ -80,9 +80,15 @@ async def conversation_lock(redis: Redis, thread: str) -> AsyncIterator[None]:
 
 
 async def _extend(lock: object) -> None:
+    """Extend the lock until cancelled; a lock found taken by someone else (this process
+    stalled past its TTL) is reported once and no longer extended: the turn finishes, and the
+    other holder's turn runs beside it."""
     while True:
         await asyncio.sleep(LOCK_TTL_S / 3)
         try:
             await lock.reacquire()  # type: ignore[attr-defined]
+        except LockNotOwnedError:
+            log.error("conversation lock lost during a turn; another turn may run beside it")
+            return
         except (LockError, RedisError) as exc:
             log.warning("could not extend the conversation lock", error=type(exc).__name__)

@@ -12,9 +12,10 @@ def after_input(state: State) -> Literal["refuse", "user_memory"]:
     return "refuse" if state.blocked_reason else "user_memory"
 
 
-def after_user_memory(state: State) -> Literal["save_memory", "contextualize"]:
-    """A memory command is answered; anything else is read in the context of the thread."""
-    return "save_memory" if state.intent == "memory" else "contextualize"
+def after_user_memory(state: State) -> Literal["__end__", "contextualize"]:
+    """A memory command is answered (and not kept in conversation memory); anything else is
+    read in the context of the thread."""
+    return "__end__" if state.intent == "memory" else "contextualize"
 
 
 def after_cache(state: State) -> Literal["save_memory", "load_memory"]:

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -40,8 +42,11 @@ class InputState:
     """This channel's guard actions (``guards.policy.GuardPolicy`` fields); ``None`` uses the
     ``guards`` setting."""
     fresh: bool = False
-    """Skip the semantic cache for this turn (the asker wants a newly made answer); the new
-    answer still replaces nothing and may be cached."""
+    """Skip the semantic cache for this turn (the asker wants a newly made answer to the
+    standalone question ``question`` already is); the new answer may be cached."""
+    private: bool = False
+    """Only the asker sees this conversation (a DM, an ephemeral answer, the terminal): the facts
+    they asked the assistant to remember are used and shown only then."""
 
 
 def turn_spaces(state: InputState, default: str) -> list[str]:
@@ -60,9 +65,12 @@ def cache_scope(state: InputState, default_space: str, default_policy: GuardPoli
     """A turn's semantic-cache scope: its spaces and a fingerprint of its guard policy, so a
     channel never gets an answer built from spaces it may not read, nor one checked under
     another channel's rules (``pii: log`` keeps personal data that ``redact`` removes)."""
+    spaces = turn_spaces(state, default_space)
     policy = turn_policy(state, default_policy).model_dump_json()
-    fingerprint = hashlib.sha256(policy.encode()).hexdigest()[:12]
-    return f"{'+'.join(turn_spaces(state, default_space))}/policy-{fingerprint}"
+    seed = json.dumps([spaces, policy])  # unambiguous whatever the space names hold
+    fingerprint = hashlib.sha256(seed.encode()).hexdigest()[:16]
+    readable = re.sub(r"[^\w.+-]", "_", "+".join(spaces))[:60]  # no tag separators
+    return f"{readable}/{fingerprint}"
 
 
 @dataclass(kw_only=True)
@@ -90,6 +98,8 @@ class State(InputState):
     cache_hit: bool = False
     cache_age_s: float | None = None
     """How old the cached answer is, on a hit."""
+    cache_match: str = ""
+    """How a hit was found: ``same words`` (its signature) or ``same`` (embedding, verified)."""
     started_at: float = 0.0
     """When the turn started (epoch seconds): a cache entry records how long its answer took."""
     history: list[AnyMessage] = field(default_factory=list)

@@ -1,14 +1,18 @@
 """Long-term user memory: facts a user asked the assistant to remember, shown and deleted on
 request.
 
-"remember that I work on payments" stores the (redacted) fact; "what do you remember about
-me?" lists them; "forget that I work on payments" / "forget everything about me" delete them
-(also ``/assistant memory`` and ``/assistant forget`` in Slack, ``/memory`` and ``/forget`` in
-the terminal). Facts live in LangGraph's ``RedisStore`` under ``("user-memory", user hash)``.
-The sync store runs in worker threads: the async ``AsyncRedisStore`` of
-langgraph-checkpoint-redis 0.5.2 fails with redisvl 0.28 (it hands an async client to the sync
-``SearchIndex``). Facts reach the model as the asker's own words, marked as not instructions,
-and an answer written with them is never cached (it may be about the asker).
+"remember that I work on payments" stores the fact (personal data and secrets redacted, whatever
+the channel's policy); "what do you remember about me?" lists them, only where the asker alone
+reads the reply (a DM, ``/ask``, the terminal; ``/assistant memory`` anywhere); "forget that I
+work on payments" / "forget everything about me" delete them (also ``/assistant forget`` in
+Slack, ``/memory`` and ``/forget`` in the terminal). Facts are used only in such private
+conversations, never in a channel thread others read. Memory turns leave no text in traces, in
+conversation memory or in regression cases. Facts live in LangGraph's ``RedisStore`` under
+``("user-memory", user hash)``. The sync store runs in worker threads: the async
+``AsyncRedisStore`` of langgraph-checkpoint-redis 0.5.2 fails with redisvl 0.28 (it hands an
+async client to the sync ``SearchIndex``). Facts reach the model as the asker's own words,
+marked as not instructions, and an answer written with them is never cached (it may be about the
+asker).
 """
 
 from __future__ import annotations
@@ -17,13 +21,21 @@ import asyncio
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
+import structlog
 from langgraph.store.redis import RedisStore
 from redis import Redis
+from redis.exceptions import RedisError
+from redisvl.exceptions import RedisVLError
 
+from guards.redaction import redact_pii
+from observe.errors import ServiceError
 from observe.tracing import user_hash
+
+log = structlog.get_logger(__name__)
 
 MAX_FACTS = 50
 """Facts kept per user (the newest)."""
@@ -31,9 +43,11 @@ MAX_FACT_CHARS = 300
 NAMESPACE = "user-memory"
 
 _REMEMBER = re.compile(
-    r"^\s*(?:please\s+)?(?:remember|note|keep in mind)\s*(?:that\b|:)\s*(?P<fact>.+?)\s*$",
+    r"^\s*(?:please\s+)?(?:remember|keep in mind)\s*(?:that\b|:)\s*(?P<fact>[^?]+?)[.!]*\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+"""A statement to keep; a message that also asks something ("keep in mind that I'm a
+contractor - can I expense a monitor?") is a question, not a memory command."""
 _RECALL = re.compile(
     r"^\s*(?:what\s+do\s+you\s+(?:remember|know)\s+about\s+me|what\s+have\s+i\s+(?:asked|told)\s+"
     r"you\s+to\s+remember|(?:show|list)\s+(?:me\s+)?(?:my\s+memor(?:y|ies)|what\s+you\s+remember))"
@@ -42,10 +56,11 @@ _RECALL = re.compile(
 )
 _FORGET = re.compile(
     r"^\s*(?:please\s+)?forget\s+(?:(?P<all>everything|all(?:\s+of\s+it)?|(?:everything|all|what)"
-    r"\s+(?:you\s+know\s+)?about\s+me|what\s+i\s+told\s+you)|(?:that\s+)?(?P<fact>.+?))\s*[.!]*\s*$",
+    r"\s+(?:you\s+know\s+)?about\s+me|what\s+i\s+told\s+you)|that\s+(?P<fact>[^?]+?))\s*[.!]*\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 
+T = TypeVar("T")
 _VAGUE = frozenset({"it", "that", "this", "about it", "about that", "that one", "them"})
 Action = Literal["remember", "recall", "forget"]
 
@@ -99,8 +114,8 @@ class UserMemory:
         return sorted(facts, key=lambda f: f.at)
 
     async def facts(self, user_id: str) -> list[Fact]:
-        """``user_id``'s facts, oldest first."""
-        return await asyncio.to_thread(self._facts, user_id)
+        """``user_id``'s facts, oldest first; ``MemoryUnavailable`` when Redis fails."""
+        return await _call(self._facts, user_id)
 
     def _remember(self, user_id: str, text: str) -> None:
         namespace = self._namespace(user_id)
@@ -109,26 +124,74 @@ class UserMemory:
             self._store.delete(namespace, old.id)
 
     async def remember(self, user_id: str, text: str) -> None:
-        """Keep ``text`` for ``user_id`` (the oldest facts go beyond ``MAX_FACTS``)."""
-        await asyncio.to_thread(self._remember, user_id, text)
+        """Keep ``text`` for ``user_id``, personal data and secrets redacted (the oldest facts
+        go beyond ``MAX_FACTS``)."""
+        await _call(self._remember, user_id, redact_pii(text)[:MAX_FACT_CHARS])
 
     def _forget(self, user_id: str, text: str) -> int:
-        wanted = text.lower().strip()
-        gone = [f for f in self._facts(user_id) if not wanted or wanted in f.text.lower()]
+        wanted = _plain(text)
+        gone = [f for f in self._facts(user_id) if not wanted or _plain(f.text) == wanted]
         for fact in gone:
             self._store.delete(self._namespace(user_id), fact.id)
         return len(gone)
 
     async def forget(self, user_id: str, text: str = "") -> int:
-        """Delete ``user_id``'s facts containing ``text`` (all of them when empty); how many."""
-        return await asyncio.to_thread(self._forget, user_id, text)
+        """Delete ``user_id``'s facts that read ``text`` (all of them when empty); how many."""
+        return await _call(self._forget, user_id, redact_pii(text))
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._client.close)
 
 
-async def carry_out(memory: UserMemory, user_id: str, command: MemoryCommand) -> str:
-    """Do what ``command`` asks and say what was done, in words for the user."""
+class MemoryUnavailable(ServiceError):
+    """Redis failed under the user memory."""
+
+
+async def _call(work: Callable[..., T], *args: Any) -> T:
+    try:
+        return await asyncio.to_thread(work, *args)
+    except (RedisError, RedisVLError) as exc:
+        raise MemoryUnavailable(
+            f"user memory unavailable: {type(exc).__name__}", hint="run `assistant doctor`"
+        ) from None
+
+
+async def remembered(memory: UserMemory, user_id: str) -> list[str]:
+    """``user_id``'s facts for the prompt; none (logged) when Redis fails."""
+    try:
+        return [f.text for f in await memory.facts(user_id)]
+    except MemoryUnavailable:
+        log.warning("user memory unavailable; answering without it")
+        return []
+
+
+def _plain(text: str) -> str:
+    """``text`` compared loosely: lower case, single spaces, no end punctuation."""
+    return " ".join(text.lower().split()).strip(" .!")
+
+
+async def carry_out(
+    memory: UserMemory, user_id: str, command: MemoryCommand, *, private: bool = True
+) -> str:
+    """Do what ``command`` asks and say what was done, in words for the user; facts are only
+    listed or echoed when ``private`` (the reply is the asker's alone)."""
+    try:
+        return await _carry_out(memory, user_id, command, private)
+    except MemoryUnavailable:
+        return "I can't reach my memory right now — please try again in a moment."
+
+
+async def _carry_out(
+    memory: UserMemory, user_id: str, command: MemoryCommand, private: bool
+) -> str:
+    if command.action == "remember" and not private:
+        await memory.remember(user_id, command.text)
+        return (
+            "Noted. I'll use it when you ask me privately (in a DM or with `/ask`); "
+            "`/assistant memory` shows what I keep."
+        )
+    if command.action == "recall" and not private:
+        return "I only show that privately: use `/assistant memory`, or ask me in a DM."
     if command.action == "remember":
         await memory.remember(user_id, command.text)
         return (

@@ -86,7 +86,7 @@ async def answer_and_print(
         console.out(text, end="", highlight=False)
 
     result = await assistant.ask(
-        text, conversation_id=conversation_id, on_text=on_text, fresh=fresh
+        text, conversation_id=conversation_id, on_text=on_text, fresh=fresh, private=True
     )
     shown = "".join(streamed).strip()
     if not shown:
@@ -119,7 +119,9 @@ async def ask_once(
         if stream:
             result = await answer_and_print(assistant, text, conversation_id, fresh=fresh)
         else:
-            result = await assistant.ask(text, conversation_id=conversation_id, fresh=fresh)
+            result = await assistant.ask(
+                text, conversation_id=conversation_id, fresh=fresh, private=True
+            )
     finally:
         await assistant.aclose()
     if result.blocked_reason:

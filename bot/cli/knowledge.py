@@ -117,12 +117,13 @@ def prune_cache(settings: Settings, index: KnowledgeIndex) -> int:
     import asyncio
 
     from redis.exceptions import RedisError
+    from redisvl.exceptions import RedisVLError
 
     from graph.cache_upkeep import prune_stale_answers
 
     try:
         return asyncio.run(prune_stale_answers(settings, index))
-    except (AssistantError, RedisError) as exc:
+    except (AssistantError, RedisError, RedisVLError) as exc:
         err.print(f"[yellow]warning:[/] cached answers not pruned: {exc}", highlight=False)
         return 0
 

@@ -41,6 +41,7 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         "guard_notices": list(verdict.notices),
         "cache_hit": False,
         "cache_age_s": None,
+        "cache_match": "",
         "started_at": time.time(),
         "history": [],
         "user_facts": [],

@@ -17,6 +17,8 @@ async def contextualize(state: State, runtime: Runtime[BotContext]) -> dict[str,
     settings = runtime.context.settings
     previous = previous_question(state.messages, state.summary)
     mode = settings.rewrite_follow_ups
+    if state.fresh:  # asked again from "Fresh answer": already the standalone question
+        return {"query": state.clean_question}
     if mode == "off" or not previous or not is_follow_up(state.clean_question):
         return {"query": state.clean_question}
     if mode == "auto":

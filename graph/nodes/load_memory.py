@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 
 from graph.context import BotContext
 from graph.state import State
+from graph.user_memory import remembered
 
 
 async def load_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
@@ -21,7 +22,7 @@ async def load_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         )
         history = list(state.messages[-keep:]) if keep else []
         memory = runtime.context.user_memory
-        facts = [f.text for f in await memory.facts(state.user_id)] if memory else []
+        facts = await remembered(memory, state.user_id) if memory and state.private else []
         span.update(
             {
                 "app.memory.messages": len(state.messages),

@@ -57,6 +57,7 @@ async def lookup_cache(state: State, runtime: Runtime[BotContext]) -> dict[str, 
     return {
         "cache_hit": True,
         "cache_age_s": hit.age_s,
+        "cache_match": found.verdicts[-1],
         "intent": "question",
         "intent_method": "default",
         "intent_confidence": 1.0,

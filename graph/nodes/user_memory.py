@@ -1,5 +1,6 @@
 """User-memory node: carry out "remember that …", "what do you remember about me?" and
-"forget …" (``graph.user_memory``); any other message goes on untouched."""
+"forget …" (``graph.user_memory``); any other message goes on untouched. A memory turn ends
+here: it is not kept in the conversation's memory (its text is about the asker)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ async def user_memory(state: State, runtime: Runtime[BotContext]) -> dict[str, A
     if command is None or ctx.user_memory is None:
         return {}
     with ctx.tracer.span("memory.user", attributes={"app.memory.action": command.action}):
-        answer = await carry_out(ctx.user_memory, state.user_id, command)
+        answer = await carry_out(ctx.user_memory, state.user_id, command, private=state.private)
     return {
         "query": state.clean_question,
         "intent": "memory",

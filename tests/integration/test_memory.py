@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from itertools import cycle
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -96,22 +97,37 @@ async def test_a_100_message_thread_keeps_its_topic(assistant: Assistant) -> Non
     assert "roll back a bad release" in summary.answer
 
 
+class SlowChat(GenericFakeChatModel):
+    """Small talk that takes a second to write: the next message arrives mid-turn."""
+
+    async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        await asyncio.sleep(1.0)
+        async for chunk in super()._astream(*args, **kwargs):
+            yield chunk
+
+    async def _agenerate(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(1.0)
+        return await super()._agenerate(*args, **kwargs)
+
+
 async def test_two_messages_at_once_in_one_conversation_are_both_remembered_in_order(
-    assistant: Assistant,
+    tmp_path: Path, redis_url: str
 ) -> None:
-    first = asyncio.create_task(assistant.ask(ROLLBACK, conversation_id="slack:T1:C1:3.3"))
-    await asyncio.sleep(0)  # the first asks first
-    second = asyncio.create_task(
-        assistant.ask(
-            "Where is the guest wifi password printed?", conversation_id="slack:T1:C1:3.3"
-        )
+    slow = SlowChat(messages=cycle([AIMessage("Hello! Ask me about the docs.")]))
+    assistant = await Assistant.start(settings_for(tmp_path, redis_url), llm=slow)
+    ingest_paths(assistant.context.index, [DOCS], scope="e2e", progress=False)
+    try:
+        first = asyncio.create_task(assistant.ask("hello there!", conversation_id="c:3.3"))
+        await asyncio.sleep(0.3)  # the question arrives while the greeting is being written
+        second = asyncio.create_task(assistant.ask(ROLLBACK, conversation_id="c:3.3"))
+        greeting, answer = await asyncio.gather(first, second)
+        messages = (await stored(assistant, "c:3.3"))["messages"]
+    finally:
+        await assistant.aclose()
+    assert greeting.intent == "chitchat" and answer.intent == "question"
+    assert [m.content for m in messages[::2]] == ["hello there!", ROLLBACK], (
+        "neither turn overwrote the other, and they ran in the order sent"
     )
-    await asyncio.gather(first, second)
-    messages = (await stored(assistant, "slack:T1:C1:3.3"))["messages"]
-    assert [m.content for m in messages[::2]] == [
-        ROLLBACK,
-        "Where is the guest wifi password printed?",
-    ], "neither turn overwrote the other"
 
 
 async def test_conversation_ids_with_colons_keep_separate_memories(assistant: Assistant) -> None:
@@ -153,22 +169,41 @@ async def test_users_can_ask_to_be_remembered_see_it_and_have_it_forgotten(
     assistant: Assistant,
 ) -> None:
     said = await assistant.ask(
-        "remember that I work on payments", conversation_id="mem-1", user_id="U0ANA"
+        "remember that I work on payments", conversation_id="mem-1", user_id="U0ANA", private=True
     )
     assert said.intent == "memory" and "I work on payments" in said.answer
     shown = await assistant.ask(
-        "what do you remember about me?", conversation_id="mem-2", user_id="U0ANA"
+        "what do you remember about me?", conversation_id="mem-2", user_id="U0ANA", private=True
     )
     assert "I work on payments" in shown.answer
+    in_channel = await assistant.ask(
+        "what do you remember about me?", conversation_id="mem-3", user_id="U0ANA"
+    )
+    assert "payments" not in in_channel.answer, "facts are listed only privately"
     other = await assistant.ask(
-        "what do you remember about me?", conversation_id="mem-3", user_id="U0BEN"
+        "what do you remember about me?", conversation_id="mem-4", user_id="U0BEN", private=True
     )
     assert "payments" not in other.answer, "another user sees nothing of it"
-    asked = await assistant.ask(ROLLBACK, conversation_id="mem-4", user_id="U0ANA")
+    asked = await assistant.ask(ROLLBACK, conversation_id="mem-5", user_id="U0ANA", private=True)
     assert asked.intent == "question", "ordinary questions are not memory commands"
     gone = await assistant.ask(
-        "forget that I work on payments", conversation_id="mem-5", user_id="U0ANA"
+        "forget that I work on payments", conversation_id="mem-6", user_id="U0ANA", private=True
     )
     assert "forgot 1" in gone.answer
     memory = assistant.context.user_memory
     assert memory is not None and await memory.facts("U0ANA") == []
+    assistant.context.tracer.flush()
+    assert "payments" not in assistant.settings.traces_path.read_text(), "no text in traces"
+    assert not (await stored(assistant, "mem-1")).get("messages"), "nor in conversation memory"
+
+
+async def test_facts_reach_only_private_conversations(assistant: Assistant) -> None:
+    memory = assistant.context.user_memory
+    assert memory is not None
+    await memory.remember("U0CLO", "my card is 4111 1111 1111 1111")
+    assert [f.text for f in await memory.facts("U0CLO")] == ["my card is <CARD>"], "redacted"
+    await assistant.ask(ROLLBACK, conversation_id="priv-1", user_id="U0CLO", private=True)
+    await assistant.ask(ROLLBACK, conversation_id="pub-1", user_id="U0CLO")
+    private = (await stored(assistant, "priv-1"))["user_facts"]
+    public = (await stored(assistant, "pub-1"))["user_facts"]
+    assert (private, public) == (["my card is <CARD>"], [])
