@@ -85,8 +85,8 @@ async def bench_ask(question: str, fresh: bool) -> dict[str, Any]:
 
 def variants(question: str) -> list[str]:
     """Ways the same question comes back: as asked, lower-cased, without its question mark,
-    with a greeting in front (the same words: found by signature), and asked of "someone"
-    (other words: found by embedding and verified)."""
+    with a greeting in front (the same words: found by signature), and opened with "so,"
+    (another word: found by embedding and verified)."""
     plain = question.rstrip("?").strip()
     lowered = f"{plain[:1].lower()}{plain[1:]}"
     return [
@@ -94,7 +94,7 @@ def variants(question: str) -> list[str]:
         question.lower(),
         plain,
         f"hey, {lowered}?",
-        f"can someone tell me {lowered}?",
+        f"so, {lowered}?",
     ]
 
 
