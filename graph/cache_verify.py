@@ -217,9 +217,11 @@ Embed = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
 def difference(query: str, cached: str, similarity: float = 1.0) -> str | None:
     """Why ``query`` may not reuse the answer to ``cached``, or ``None`` when they ask the same
     thing; ``similarity`` is the two questions' embedding cosine similarity. The reasons are
-    ``negation``, ``fact`` (number, version, date), ``name``, ``opposite``, ``direction``,
-    ``narrower`` (extra words on one side), ``swapped`` (one word for another) and
-    ``restated`` (many words differ and the embeddings do not agree strongly enough)."""
+    ``negation``, ``fact`` (number, version, date, obligation, "without", a pronoun pointing
+    back, or where/when/who/why asked against each other), ``name``, ``opposite``,
+    ``direction``, ``narrower`` (extra words on one side), ``swapped`` (the same sentence with
+    words replaced, or one word for another without agreeing embeddings) and ``restated``
+    (reworded throughout and the embeddings do not agree strongly enough)."""
     a, b = split_words(query), split_words(cached)
     if _negations(a) != _negations(b):
         return "negation"
