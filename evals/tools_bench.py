@@ -1,0 +1,138 @@
+"""``assistant bench tools``: does the assistant pick the right tool, with the right arguments?
+
+Rows ``{"id", "text", "expected_tool", "expected_args"?}``; ``expected_tool`` is a tool name or
+``null`` (answer from the documents or chat, no tool). Each text goes through the routing the
+graph uses: the intent classifier (with the configured chat model as its fallback on uncertain
+messages, as in ``Assistant``), the intent's tool (``graph.nodes.call_tool.TOOL_FOR_INTENT``) and
+its argument extraction (``tool_arguments``). No tool runs.
+
+Reported: tool-selection accuracy over all rows; argument exact match over the rows that give
+``expected_args`` and got the right tool; no-tool precision (of the messages routed to no tool,
+how many needed none); failures by type: ``planning`` (wrong tool, a tool when none was needed,
+none when one was) and ``tool`` (right tool, wrong arguments); routing latency.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from graph.nodes.call_tool import TOOL_FOR_INTENT, tool_arguments
+from graph.state import State
+from observe.errors import InputRejected
+from observe.stats import percentile
+
+SHIPPED = Path(__file__).parent / "data" / "tools" / "shipped.jsonl"
+
+
+def load_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a tool-selection file; a bad row is an error naming its line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputRejected(f"cannot read {path}: {exc.strerror}", hint="check --data") from None
+    rows = []
+    known = set(TOOL_FOR_INTENT.values())
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputRejected(f"{path}:{number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or not str(row.get("text") or "").strip():
+            raise InputRejected(f'{path}:{number}: a row needs a non-empty "text"')
+        if "expected_tool" not in row or row["expected_tool"] not in known | {None}:
+            raise InputRejected(
+                f'{path}:{number}: "expected_tool" must be null or one of {sorted(known)}'
+            )
+        row.setdefault("id", f"{path.stem}:{number}")
+        rows.append(row)
+    if not rows:
+        raise InputRejected(f"{path} has no rows")
+    return rows
+
+
+def route(intent: str, text: str) -> tuple[str | None, dict[str, Any]]:
+    """The tool and arguments the graph gives a message classified as ``intent``."""
+    tool = TOOL_FOR_INTENT.get(intent)
+    if tool is None:
+        return None, {}
+    return tool, tool_arguments(State(intent=intent, clean_question=text))  # type: ignore[arg-type]
+
+
+async def bench_tools(path: Path) -> dict[str, Any]:
+    """Route every row with the configured classifier and model; the report in the docstring."""
+    import asyncio
+
+    from graph.assistant import llm_intent_fallback
+    from graph.factories import build_classifier
+    from graph.llm import build_chat_model
+    from graph.settings import load_settings
+
+    rows = load_rows(path)
+    settings = load_settings()
+    classifier = build_classifier(
+        settings, fallback=llm_intent_fallback(build_chat_model(settings))
+    )
+    await asyncio.to_thread(classifier.fit)
+    decided: list[tuple[dict[str, Any], str | None, dict[str, Any]]] = []
+    latency: list[float] = []
+    for row in rows:
+        started = time.perf_counter()
+        prediction = await classifier.apredict(str(row["text"]))
+        latency.append((time.perf_counter() - started) * 1000)
+        tool, args = route(prediction.intent, str(row["text"]))
+        decided.append((row, tool, args))
+    return report(decided, latency, model=settings.chat_model)
+
+
+def report(
+    decided: list[tuple[dict[str, Any], str | None, dict[str, Any]]],
+    latency: list[float],
+    *,
+    model: str,
+) -> dict[str, Any]:
+    """Scores of routed rows: ``(row, tool, args)`` each."""
+    right = [(r, t, a) for r, t, a in decided if t == r["expected_tool"]]
+    with_args = [(r, a) for r, _, a in right if r.get("expected_args")]
+    args_ok = [r for r, a in with_args if all(a.get(k) == v for k, v in r["expected_args"].items())]
+    no_tool = [r for r, t, _ in decided if t is None]
+    failures = [
+        {
+            "id": r["id"],
+            "type": "planning" if t != r["expected_tool"] else "tool",
+            "expected": r["expected_tool"],
+            "got": t,
+            **({"args": a, "expected_args": r["expected_args"]} if t == r["expected_tool"] else {}),
+        }
+        for r, t, a in decided
+        if t != r["expected_tool"] or r not in args_ok and r.get("expected_args")
+    ]
+    per_tool: dict[str, list[bool]] = {}
+    for r, t, _ in decided:
+        per_tool.setdefault(str(r["expected_tool"]), []).append(t == r["expected_tool"])
+    return {
+        "n": len(decided),
+        "model": model,
+        "tool_accuracy": round(len(right) / len(decided), 4),
+        "args_exact": round(len(args_ok) / len(with_args), 4) if with_args else None,
+        "no_tool_precision": (
+            round(sum(r["expected_tool"] is None for r in no_tool) / len(no_tool), 4)
+            if no_tool
+            else None
+        ),
+        "accuracy_by_expected_tool": {
+            k: round(sum(v) / len(v), 4) for k, v in sorted(per_tool.items())
+        },
+        "failures_by_type": {
+            kind: sum(f["type"] == kind for f in failures) for kind in ("planning", "tool")
+        },
+        "failures": failures,
+        "routing_ms": {
+            "p50": round(percentile(latency, 50) or 0.0, 2),
+            "p95": round(percentile(latency, 95) or 0.0, 2),
+        },
+    }
