@@ -11,7 +11,6 @@ directory; the bench's entries live under an index of their own, deleted at the 
 
 from __future__ import annotations
 
-import json
 import random
 import secrets
 import tempfile
@@ -28,6 +27,7 @@ from graph.cache import AnswerCache, Entry
 from graph.settings import load_settings
 from knowledge.embeddings import get_embedder
 from observe.errors import InputRejected
+from observe.jsonl import json_rows
 from observe.stats import percentile
 
 FILL_SCOPE = "bench-fill"
@@ -87,20 +87,10 @@ def load_pairs(path: Path) -> list[dict[str, Any]]:
     """Rows of a pair file; a broken line or a row without ``a``/``b``/``same`` is an error
     naming the line."""
     rows = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputRejected(f"cannot read {path}: {exc.strerror}", hint="check --pairs") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputRejected(f"{path}:{number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not {"a", "b", "same"} <= row.keys():
-            raise InputRejected(f'{path}:{number}: a row needs "a", "b" and "same"')
-        row.setdefault("id", f"{path.stem}:{number}")
+    for where, row in json_rows(path, hint='check --pairs: {"id", "a", "b", "same"} rows'):
+        if not {"a", "b", "same"} <= row.keys():
+            raise InputRejected(f'{where}: a row needs "a", "b" and "same"')
+        row.setdefault("id", f"{path.stem}:{where.rsplit(':', 1)[1]}")
         rows.append(row)
     if not rows:
         raise InputRejected(f"{path} has no pairs")

@@ -79,15 +79,11 @@ def bench_ask(
 
 def question_texts(path: Path, limit: int) -> list[str]:
     """The first ``limit`` ``question`` fields of a JSONL file."""
-    import json
-
     from observe.errors import InputRejected
+    from observe.jsonl import json_rows
 
-    try:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputRejected(f"cannot read questions from {path}: {exc}") from None
-    texts = [str(r["question"]) for r in rows if isinstance(r, dict) and r.get("question")]
+    rows = [row for _, row in json_rows(path, hint='check --questions: {"question"} rows')]
+    texts = [str(r["question"]) for r in rows if r.get("question")]
     if not texts:
         raise InputRejected(f'{path} has no rows with a "question"')
     return texts[:limit]

@@ -14,7 +14,6 @@ none when one was) and ``tool`` (right tool, wrong arguments); routing latency.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from graph.nodes.call_tool import TOOL_FOR_INTENT, tool_arguments
 from graph.state import State
 from observe.errors import InputRejected
+from observe.jsonl import json_rows
 from observe.stats import percentile
 
 SHIPPED = Path(__file__).parent / "data" / "tools" / "shipped.jsonl"
@@ -29,26 +29,14 @@ SHIPPED = Path(__file__).parent / "data" / "tools" / "shipped.jsonl"
 
 def load_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of a tool-selection file; a bad row is an error naming its line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputRejected(f"cannot read {path}: {exc.strerror}", hint="check --data") from None
     rows = []
     known = set(TOOL_FOR_INTENT.values())
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputRejected(f"{path}:{number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not str(row.get("text") or "").strip():
-            raise InputRejected(f'{path}:{number}: a row needs a non-empty "text"')
+    for where, row in json_rows(path, hint='check --data: {"text", "expected_tool"} rows'):
+        if not str(row.get("text") or "").strip():
+            raise InputRejected(f'{where}: a row needs a non-empty "text"')
         if "expected_tool" not in row or row["expected_tool"] not in known | {None}:
-            raise InputRejected(
-                f'{path}:{number}: "expected_tool" must be null or one of {sorted(known)}'
-            )
-        row.setdefault("id", f"{path.stem}:{number}")
+            raise InputRejected(f'{where}: "expected_tool" must be null or one of {sorted(known)}')
+        row.setdefault("id", f"{path.stem}:{where.rsplit(':', 1)[1]}")
         rows.append(row)
     if not rows:
         raise InputRejected(f"{path} has no rows")
