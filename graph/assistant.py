@@ -23,9 +23,14 @@ from langgraph.graph.state import CompiledStateGraph
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from graph.cache import AnswerCache
 from graph.context import BotContext
-from graph.factories import build_classifier, open_index, open_retriever, open_tracer
+from graph.factories import (
+    build_classifier,
+    open_answer_cache,
+    open_index,
+    open_retriever,
+    open_tracer,
+)
 from graph.graph import builder
 from graph.llm import build_chat_model
 from graph.memory import close_memory, conversation_lock, memory_thread, open_memory
@@ -145,14 +150,7 @@ class Assistant:
         cache = None
         if settings.cache_enabled:
             cache = await asyncio.to_thread(
-                AnswerCache,
-                redis_url=redis_url,
-                embedder=index.embedder,
-                scope=settings.knowledge_scope,
-                model_version=model_version,
-                distance_threshold=settings.cache_distance_threshold,
-                ttl_s=settings.cache_ttl_seconds,
-                max_age_s=settings.cache_max_age_seconds,
+                open_answer_cache, settings, redis_url, index, model_version
             )
         memory = await open_memory(redis_url, settings.memory_ttl_minutes)
         user_memory = (

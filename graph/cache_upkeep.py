@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from graph.cache import AnswerCache
+from graph.factories import open_answer_cache
 from graph.services.embedded_redis import EmbeddedRedis
 from graph.settings import Settings
 from knowledge.index import KnowledgeIndex
@@ -33,16 +33,7 @@ async def prune_stale_answers(settings: Settings, index: KnowledgeIndex) -> int:
 
 
 async def _prune(redis_url: str, settings: Settings, index: KnowledgeIndex) -> int:
-    cache = await asyncio.to_thread(
-        AnswerCache,
-        redis_url=redis_url,
-        embedder=index.embedder,
-        scope=settings.knowledge_scope,
-        model_version="",
-        distance_threshold=settings.cache_distance_threshold,
-        ttl_s=settings.cache_ttl_seconds,
-        max_age_s=settings.cache_max_age_seconds,
-    )
+    cache = await asyncio.to_thread(open_answer_cache, settings, redis_url, index, "")
     try:
         return await cache.aprune(index.amissing, settings.collection)
     finally:

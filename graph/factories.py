@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
+from graph.cache import AnswerCache
 from graph.intents import IntentClassifier, load_examples
 from graph.settings import Intent, Settings
 from graph.untrusted import Scan, injection_reason
@@ -70,4 +71,20 @@ def build_classifier(
         load_examples(settings.intent_examples),
         threshold=settings.intent_threshold,
         fallback=fallback,
+    )
+
+
+def open_answer_cache(
+    settings: Settings, redis_url: str, index: KnowledgeIndex, model_version: str
+) -> AnswerCache:
+    """The semantic cache with the settings' threshold, TTL and max age (blocking: it
+    connects and creates its index)."""
+    return AnswerCache(
+        redis_url=redis_url,
+        embedder=index.embedder,
+        scope=settings.knowledge_scope,
+        model_version=model_version,
+        distance_threshold=settings.cache_distance_threshold,
+        ttl_s=settings.cache_ttl_seconds,
+        max_age_s=settings.cache_max_age_seconds,
     )
