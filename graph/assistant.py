@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, cast
 
+import structlog
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.redis.ashallow import AsyncShallowRedisSaver
@@ -23,6 +24,7 @@ from langgraph.graph.state import CompiledStateGraph
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from graph.approvals import ApprovalOutcome, resolve
 from graph.context import BotContext
 from graph.factories import (
     build_classifier,
@@ -37,7 +39,8 @@ from graph.memory import close_memory, conversation_lock, memory_thread, open_me
 from graph.prompts import INTENT_SYSTEM, PROMPT_VERSION
 from graph.services.embedded_redis import EmbeddedRedis
 from graph.settings import INTENTS, Intent, Settings
-from graph.tools.builtin import default_registry
+from graph.tools.approval import ApprovalStore
+from graph.tools.setup import build_registry
 from graph.turn_result import TurnResult, cited_chunks, turn_result
 from graph.user_memory import UserMemory
 from guards.input_guard import input_guard
@@ -46,6 +49,8 @@ from guards.output_guard import output_guard
 from guards.output_guard import warm_up as warm_up_output_guard
 from observe.errors import ServiceError
 from observe.tracing import Tracer, collect_timings, new_trace_id, user_hash
+
+log = structlog.get_logger(__name__)
 
 TextCallback = Callable[[str], None]
 
@@ -83,7 +88,10 @@ class Assistant:
         self.memory = memory
         self.redis_url = redis_url
         self.redis = Redis.from_url(redis_url)
-        """For the conversation locks (``graph.memory.conversation_lock``)."""
+        """For the conversation locks (``graph.memory.conversation_lock``) and approvals."""
+        if context.approvals is None:
+            ttl = context.settings.tools.approval_ttl_s
+            self.context = replace(context, approvals=ApprovalStore(self.redis, ttl))
         self._embedded_redis = embedded_redis
 
     @property
@@ -139,6 +147,7 @@ class Assistant:
         index = await asyncio.to_thread(open_index, settings)
         retriever = await asyncio.to_thread(open_retriever, settings, index)
         model = llm or build_chat_model(settings)
+        tools, problems = await build_registry(settings)
         classifier = build_classifier(settings, fallback=llm_intent_fallback(model))
         await asyncio.to_thread(classifier.fit)
         await asyncio.to_thread(input_guard, settings.max_input_chars)  # built now, not per turn
@@ -163,11 +172,13 @@ class Assistant:
             classifier=classifier,
             index=index,
             retriever=retriever,
-            tools=default_registry(),
+            tools=tools,
             cache=cache,
             user_memory=user_memory,
             model_version=model_version,
         )
+        for problem in problems:
+            log.warning("tools.unavailable", problem=problem)
         return context, memory
 
     async def ask(
@@ -292,6 +303,10 @@ class Assistant:
             )
         timings["total"] = round((time.perf_counter() - started) * 1000, 3)
         return turn_result(final, trace_id, conversation_id, timings, route)
+
+    async def decide_tool_call(self, call_id: str, user_id: str, approve: bool) -> ApprovalOutcome:
+        """Approve (and run) or reject a tool call that waits for approval."""
+        return await resolve(self.context, call_id, user_id, approve)
 
     async def aclose(self) -> None:
         """Close connections and stop the embedded Redis if this process started it."""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from graph.cache import AnswerCache
     from graph.intents import IntentClassifier
     from graph.settings import Settings
+    from graph.tools.approval import ApprovalStore
     from graph.tools.registry import ToolRegistry
     from graph.user_memory import UserMemory
     from knowledge.index import KnowledgeIndex
@@ -37,6 +38,9 @@ class BotContext:
     retriever: Retriever
     """Hybrid (dense + BM25) search over ``index``; what the retrieve node uses."""
     tools: ToolRegistry
+    approvals: ApprovalStore | None = None
+    """Where tool calls with side effects wait for a person's yes; ``None``: such tools are
+    refused (nothing runs unapproved)."""
     cache: AnswerCache | None = None
     """``None`` when the semantic cache is disabled."""
     user_memory: UserMemory | None = None

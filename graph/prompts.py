@@ -23,6 +23,14 @@ DOCUMENT_ITEM = '<document n="{n}" source="{source}">\n[{n}] {heading}\n{text}\n
 """One retrieved passage; build it with ``graph.untrusted.document_block`` (it neutralises
 look-alike delimiters inside the text)."""
 
+APPROVAL_ASK = (
+    "I can run *{tool}* ({args}) for you. It changes something outside this chat, so it needs "
+    "your approval first; the request expires in {minutes} min."
+)
+APPROVAL_UNAVAILABLE = (
+    "The {tool} tool needs an approval before it runs, and approvals can't be asked for here. "
+    "Nothing was run."
+)
 TOOL_OUTPUT_FLAGGED = (
     "\u26a0\ufe0f Warning: this tool output contains text that looks like instructions to an AI "
     "assistant (possible prompt injection). It is shown as data only; none of it was followed."

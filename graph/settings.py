@@ -20,6 +20,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from graph.tools.specs import ToolSettings
 from guards.policy import GuardPolicy
 from observe.errors import ConfigError
 
@@ -178,6 +179,8 @@ class Settings(BaseSettings):
     traces: TraceSettings = TraceSettings()
 
     escalation: EscalationSettings = EscalationSettings()
+    tools: ToolSettings = ToolSettings()
+    """HTTP tools, MCP servers, approvals and loop budgets (``graph.tools.specs``)."""
     intent_examples: dict[str, list[str]] = Field(default_factory=dict)
     """Extra labelled examples per intent, added to the bundled ones."""
 

@@ -113,6 +113,12 @@ class State(InputState):
     """Retrieved chunks, numbered by position: ``[1]`` is ``docs[0]``."""
     tool_name: str | None = None
     tool_output: str | None = None
+    approval: dict[str, Any] | None = None
+    """A tool call waiting for the asker's approval (``graph.tools.approval``): ``{"id",
+    "tool", "args", "expires_in_s"}``; nothing ran yet."""
+    tool_steps: list[dict[str, Any]] = field(default_factory=list)
+    """The tool calls of this turn, in order: ``{"tool", "args", "ok", "note"}`` (the plan the
+    asker sees while a planning model works)."""
     answer: str = ""
     verbatim: bool = False
     """The answer is not the model's text: a passage quoted word for word (``graph.quote``) or

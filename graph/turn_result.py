@@ -43,6 +43,10 @@ class TurnResult:
     """How old the cached answer is, when ``cached``."""
     cache_match: str = ""
     """How the cached answer was found: ``same words`` or ``same`` (embedding, verified)."""
+    approval: dict[str, Any] | None = None
+    """A tool call waiting for approval: ``{"id", "tool", "args", "expires_in_s"}``."""
+    tool_steps: list[dict[str, Any]] = field(default_factory=list)
+    """The turn's tool calls in order (``{"tool", "args", "ok", "note"}``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,4 +128,6 @@ def turn_result(
         pii_kinds=list(final.get("pii_kinds") or []),
         cache_age_s=final.get("cache_age_s"),
         cache_match=str(final.get("cache_match") or ""),
+        approval=final.get("approval"),
+        tool_steps=list(final.get("tool_steps") or []),
     )

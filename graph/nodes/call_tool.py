@@ -1,21 +1,26 @@
-"""Tool node: the intent picks the tool; the registry runs it with its timeout.
+"""Tool node (embedded routing): the intent picks the tool, the turn fills its arguments.
 
-A tool's output can carry other people's text (a thread to summarise): it is scanned for prompt
-injection, and flagged output is shown with a warning line above it (``graph.untrusted``).
+A configured tool may take over an intent (``tools.http.<name>.intent``); its arguments marked
+``fill`` come from the turn. A tool with side effects does not run here: the node files an
+approval request (``graph.tools.approval``) and the answer asks for it. Tool output is scanned
+as untrusted text by the registry (flagged output is shown marked, as data).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
 from graph.memory_summary import render
-from graph.state import State
+from graph.prompts import APPROVAL_ASK, APPROVAL_UNAVAILABLE
+from graph.settings import Settings
+from graph.state import State, turn_spaces
+from graph.tools.approval import PendingCall
 from graph.tools.builtin import period_of
-from graph.tools.registry import ToolDeps
-from graph.untrusted import flag_tool_output
+from graph.tools.registry import Tool, ToolDeps, describe_args, is_allowed
 
 TOOL_FOR_INTENT = {
     "summarize": "summarize_conversation",
@@ -27,8 +32,26 @@ TOOL_FOR_INTENT = {
 TOOL_NOT_ALLOWED = "That isn't available here: this channel's settings don't allow it."
 
 
-def tool_arguments(state: State) -> dict[str, Any]:
-    """The arguments each intent's tool gets from the turn."""
+def tool_for(intent: str, settings: Settings) -> str | None:
+    """The tool the embedded routing runs for ``intent``: a configured tool that claims it, else
+    the built-in one (``None``: the intent is not a tool's)."""
+    claimed = [name for name, spec in settings.tools.http.items() if spec.intent == intent]
+    return claimed[0] if claimed else TOOL_FOR_INTENT.get(intent)
+
+
+def tool_arguments(
+    state: State, tool: str | None = None, settings: Settings | None = None
+) -> dict[str, Any]:
+    """The arguments the turn gives ``tool`` (a configured tool's ``fill`` arguments) or, for
+    a built-in one, its intent's tool."""
+    spec = settings.tools.http.get(tool) if settings is not None and tool else None
+    if spec is not None:
+        filled = {"question": state.clean_question, "user": state.user_id}
+        return {
+            name: filled[arg.fill][: arg.max_length or None]
+            for name, arg in spec.args.items()
+            if arg.fill is not None
+        }
     if state.intent == "escalate":
         return {"reason": state.clean_question[:500]}
     if state.intent == "feedback":
@@ -48,30 +71,79 @@ async def load_thread(ctx: BotContext) -> list[dict[str, str]]:
     return thread
 
 
-async def call_tool(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
-    """Run the tool for the turn's intent; its output (or error message) becomes the answer."""
-    ctx = runtime.context
-    name = TOOL_FOR_INTENT[str(state.intent)]
-    if state.tools_allowed is not None and name not in state.tools_allowed:
-        return {"tool_name": name, "tool_output": TOOL_NOT_ALLOWED}
-    attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}
-    with ctx.tracer.span(f"execute_tool {name}", attributes=attributes) as span:
-        deps = ToolDeps(
-            settings=ctx.settings,
-            tracer=ctx.tracer,
-            trace_id=state.trace_id,
+def turn_deps(ctx: BotContext, state: State, thread: list[dict[str, str]]) -> ToolDeps:
+    """What the turn's tools may use."""
+    return ToolDeps(
+        settings=ctx.settings,
+        tracer=ctx.tracer,
+        trace_id=state.trace_id,
+        user_id=state.user_id,
+        history=list(state.messages),
+        summary=render(state.summary),
+        previous_trace_id=state.previous_trace_id,
+        thread=thread,
+        experts=list(state.experts),
+        retriever=ctx.retriever,
+        spaces=turn_spaces(state, ctx.settings.knowledge_scope),
+        scan=ctx.scan,
+    )
+
+
+async def ask_approval(
+    ctx: BotContext, state: State, tool: Tool, args: dict[str, Any]
+) -> dict[str, Any]:
+    """File an approval request for ``tool(args)``; the answer asks the asker for it."""
+    if ctx.approvals is None:
+        return {"tool_name": tool.name, "tool_output": APPROVAL_UNAVAILABLE.format(tool=tool.name)}
+    settings = ctx.settings.tools
+    pending = await ctx.approvals.request(
+        PendingCall(
+            tool=tool.name,
+            args=args,
             user_id=state.user_id,
-            history=list(state.messages),
-            summary=render(state.summary),
-            previous_trace_id=state.previous_trace_id,
-            thread=await load_thread(ctx) if name == "summarize_conversation" else [],
-            experts=list(state.experts),
+            trace_id=state.trace_id,
+            expires_at=time.time() + settings.approval_ttl_s,
+            approvers=list(settings.approvers),
+            spaces=turn_spaces(state, ctx.settings.knowledge_scope),
         )
-        result = await ctx.tools.run(name, tool_arguments(state), deps)
-        output = result.output
-        if not result.ok:
-            span.fail(result.error_type or "ToolError")
-        elif ctx.scan is not None and (reason := ctx.scan(output)) is not None:
-            output = flag_tool_output(output)
-            span.update({"app.guard.indirect_flagged": True, "app.guard.indirect_reason": reason})
-    return {"tool_name": name, "tool_output": output}
+    )
+    shown = describe_args(args)
+    minutes = max(1, round(pending.expires_in_s() / 60))
+    with ctx.tracer.span(
+        "tool.approval_requested", attributes={"gen_ai.tool.name": tool.name}
+    ) as s:
+        s.update({"app.approval.id": pending.id, "app.approval.ttl_s": pending.expires_in_s()})
+    return {
+        "tool_name": tool.name,
+        "tool_output": APPROVAL_ASK.format(
+            tool=tool.name, args=shown or "no arguments", minutes=minutes
+        ),
+        "approval": {
+            "id": pending.id,
+            "tool": tool.name,
+            "args": shown,
+            "expires_in_s": pending.expires_in_s(),
+        },
+    }
+
+
+async def call_tool(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
+    """Run the tool for the turn's intent (or ask to); its output becomes the answer."""
+    ctx = runtime.context
+    name = tool_for(str(state.intent), ctx.settings) or ""
+    if name not in ctx.tools or not is_allowed(name, state.tools_allowed):
+        return {"tool_name": name, "tool_output": TOOL_NOT_ALLOWED}
+    tool = ctx.tools.get(name)
+    args = tool_arguments(state, name, ctx.settings)
+    step = {"tool": name, "args": describe_args(args)}
+    if tool.side_effect:
+        asked = await ask_approval(ctx, state, tool, args)
+        return {**asked, "tool_steps": [{**step, "ok": False, "note": "awaiting approval"}]}
+    thread = await load_thread(ctx) if name == "summarize_conversation" else []
+    result = await ctx.tools.run(name, args, turn_deps(ctx, state, thread))
+    note = "flagged" if result.flagged else ("" if result.ok else str(result.error_type))
+    return {
+        "tool_name": name,
+        "tool_output": result.output,
+        "tool_steps": [{**step, "ok": result.ok, "note": note}],
+    }

@@ -51,6 +51,8 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         "docs": [],
         "tool_name": None,
         "tool_output": None,
+        "approval": None,
+        "tool_steps": [],
         "answer": "",
         "shown": "",
         "verbatim": False,

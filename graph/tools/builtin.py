@@ -1,4 +1,5 @@
-"""The built-in tools: summarise the conversation, escalate to a human, usage stats, feedback.
+"""The built-in tools: summarise the conversation, escalate to a human, usage stats, feedback,
+search the documents.
 
 Each tool is an async function ``(args, deps) -> str`` whose return value is shown to the user as
 is; the ``TOOLS`` list is what ``default_registry`` registers.
@@ -184,6 +185,34 @@ async def record_feedback(args: FeedbackArgs, deps: ToolDeps) -> str:
     return "Thanks for the feedback — glad it helped!"
 
 
+class SearchArgs(BaseModel):
+    query: str = Field(min_length=1, max_length=500, description="What to look for.")
+    source: str | None = Field(
+        default=None, max_length=300, description="Only passages whose source contains this."
+    )
+    k: int = Field(default=4, ge=1, le=10, description="How many passages.")
+
+
+async def search_knowledge(args: SearchArgs, deps: ToolDeps) -> str:
+    """The best passages for ``query`` from the spaces this turn may read (optionally from one
+    source), numbered, with their source and heading."""
+    if deps.retriever is None:
+        raise ToolError("The knowledge base isn't available here.")
+    want = args.k * 3 if args.source else args.k
+    hits = await deps.retriever.asearch(args.query, k=want, spaces=deps.spaces or None)
+    if args.source:
+        needle = args.source.lower()
+        hits = [h for h in hits if needle in h.source.lower()]
+    hits = hits[: args.k]
+    if not hits:
+        where = f" in sources matching {args.source!r}" if args.source else ""
+        return f"No passage matches {args.query!r}{where}."
+    return "\n\n".join(
+        f"[{n}] {h.source} — {h.heading}\n{' '.join(h.text.split())[:600]}"
+        for n, h in enumerate(hits, 1)
+    )
+
+
 TOOLS = [
     Tool(
         "summarize_conversation",
@@ -195,6 +224,14 @@ TOOLS = [
     Tool("ops_stats", "The assistant's own usage and latency today.", OpsStatsArgs, ops_stats),
     Tool(
         "record_feedback", "Record feedback on the previous answer.", FeedbackArgs, record_feedback
+    ),
+    Tool(
+        "search_knowledge",
+        "Search the team's documents; optionally only one source. Returns numbered passages.",
+        SearchArgs,
+        search_knowledge,
+        timeout_s=15.0,
+        retries=1,
     ),
 ]
 

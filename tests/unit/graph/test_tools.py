@@ -101,8 +101,12 @@ async def test_feedback_is_an_eval_record_on_the_previous_trace(settings: Settin
     )
     deps.tracer.close()
     assert result.ok and "flagged" in result.output
-    (record,) = [json.loads(x) for x in settings.traces_path.read_text().splitlines()]
-    assert record["record"] == "eval" and record["trace_id"] == "a" * 32
+    records = [json.loads(x) for x in settings.traces_path.read_text().splitlines()]
+    (record,) = [r for r in records if r["record"] == "eval"]
+    (span,) = [r for r in records if r["name"] == "execute_tool record_feedback"]
+    assert span["attributes"]["app.tool.ok"] is True
+    assert "app.content.tool_args" not in span["attributes"]  # the comment is content
+    assert record["trace_id"] == "a" * 32
     assert record["attributes"]["gen_ai.evaluation.score.label"] == "negative"
     assert "app.content.feedback" not in record["attributes"]  # content off by default
     no_previous = await default_registry().run(

@@ -1,0 +1,114 @@
+"""MCP tools from a real local MCP server (stdio and streamable HTTP), started by the test."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.settings import Settings
+from graph.tools.mcp_tools import load_mcp_tools
+from graph.tools.registry import ToolDeps, ToolRegistry, is_allowed
+from graph.tools.specs import McpServerSpec
+from graph.untrusted import injection_reason
+from guards.redaction import REDACTOR
+from observe.tracing import Tracer
+
+SERVER = Path(__file__).parents[2] / "data" / "mcp_server.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def http_server() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port)])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the MCP test server did not start")
+    yield f"http://127.0.0.1:{port}/mcp"
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def deps(tmp_path: Path) -> ToolDeps:
+    settings = Settings(data_dir=tmp_path / "data")
+    tracer = Tracer(settings.traces_path, redactor=REDACTOR)
+    return ToolDeps(
+        settings=settings, tracer=tracer, trace_id="d" * 32, user_id="U1", scan=injection_reason
+    )
+
+
+def stdio() -> McpServerSpec:
+    return McpServerSpec(transport="stdio", command=sys.executable, args=[str(SERVER)])
+
+
+async def test_stdio_tools_are_discovered_namespaced_and_called(deps: ToolDeps) -> None:
+    tools, problems = await load_mcp_tools({"ops": stdio()})
+    assert problems == []
+    by_name = {t.name: t for t in tools}
+    assert set(by_name) == {"ops_lookup_runbook", "ops_restart_service", "ops_fetch_page"}
+    assert not by_name["ops_lookup_runbook"].side_effect  # annotated readOnlyHint
+    assert by_name["ops_restart_service"].side_effect  # needs approval
+    assert by_name["ops_lookup_runbook"].source == "mcp:ops"
+    registry = ToolRegistry(tools)
+    result = await registry.run("ops_lookup_runbook", {"service": "billing"}, deps)
+    assert result.ok and result.output.startswith("Runbook for billing")
+    failed = await registry.run("ops_lookup_runbook", {"service": "missing"}, deps)
+    assert not failed.ok and "no runbook for missing" in failed.output
+    bad = await registry.run("ops_lookup_runbook", {}, deps)
+    assert not bad.ok and bad.error_type == "ValidationError"
+
+
+async def test_streamable_http_tools_and_allow_lists(http_server: str, deps: ToolDeps) -> None:
+    spec = McpServerSpec(
+        transport="streamable_http", url=http_server, tools=["lookup_runbook", "restart_service"]
+    )
+    tools, problems = await load_mcp_tools({"wiki": spec})
+    assert problems == [] and sorted(t.name for t in tools) == [
+        "wiki_lookup_runbook",
+        "wiki_restart_service",
+    ]
+    registry = ToolRegistry(tools)
+    assert [t.name for t in registry.allowed(["wiki_lookup_*"])] == ["wiki_lookup_runbook"]
+    assert not is_allowed("wiki_restart_service", ["summarize_conversation", "wiki_lookup_*"])
+    result = await registry.run("wiki_lookup_runbook", {"service": "auth"}, deps)
+    assert result.ok and "Runbook for auth" in result.output
+
+
+async def test_injection_in_mcp_output_is_marked_as_data(deps: ToolDeps) -> None:
+    tools, _ = await load_mcp_tools({"ops": stdio()})
+    result = await ToolRegistry(tools).run("ops_fetch_page", {"url": "https://wiki/x"}, deps)
+    assert result.ok and result.flagged
+    assert result.output.startswith("\u26a0\ufe0f Warning")
+    deps.tracer.close()
+    span = next(
+        line
+        for line in deps.settings.traces_path.read_text().splitlines()
+        if "execute_tool ops_fetch_page" in line
+    )
+    assert '"app.guard.indirect_flagged": true' in span
+
+
+async def test_an_unreachable_server_is_reported_not_fatal() -> None:
+    dead = McpServerSpec(transport="streamable_http", url=f"http://127.0.0.1:{free_port()}/mcp")
+    tools, problems = await load_mcp_tools({"ops": stdio(), "gone": dead})
+    assert {t.source for t in tools} == {"mcp:ops"}
+    assert len(problems) == 1 and "'gone'" in problems[0]
