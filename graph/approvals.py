@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from graph.context import BotContext
 from graph.tools.approval import DecisionStatus
 from graph.tools.registry import ToolDeps, describe_args
+from guards.output_guard import check_output
 from observe.tracing import user_hash
 
 
@@ -22,9 +23,13 @@ class ApprovalOutcome:
 
     status: DecisionStatus | None
     message: str
+    """What happened, as mrkdwn of our own (it may mention people)."""
     tool: str | None = None
     ran: bool = False
     ok: bool = False
+    output: str = ""
+    """The tool's output after the output guard (secrets, personal data): untrusted text a
+    surface shows escaped."""
 
 
 async def resolve(ctx: BotContext, call_id: str, user_id: str, approve: bool) -> ApprovalOutcome:
@@ -78,8 +83,8 @@ async def resolve(ctx: BotContext, call_id: str, user_id: str, approve: bool) ->
         )
         result = await ctx.tools.run(call.tool, call.args, deps)
         span.set("app.tool.ok", result.ok)
+        verdict = await check_output(result.output, source_count=0, require_citations=False)
+        span.set("app.guard.problems", len(verdict.problems))
     shown = describe_args(call.args) or "no arguments"
     head = f"Approved by <@{user_id}>: ran *{call.tool}* ({shown})."
-    return ApprovalOutcome(
-        "approved", f"{head}\n{result.output}", call.tool, ran=True, ok=result.ok
-    )
+    return ApprovalOutcome("approved", head, call.tool, ran=True, ok=result.ok, output=verdict.text)

@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
 )
 
+from bot.views.approval_builder import approval_blocks
 from bot.views.text import escape_mrkdwn, fit_lines, human_duration, truncate
 
 if TYPE_CHECKING:
@@ -202,12 +203,15 @@ def answer_blocks(result: TurnResult, *, now: float) -> list[BlockDict]:
     """The blocks that end a streamed answer (``chat.stopStream(blocks=...)``).
 
     Sources (unless the turn was blocked or cites nothing), for a cached answer a line saying so
-    with its age, the "Why this answer?" button (and "Fresh answer" for a cached one), then the
+    with its age, the Approve / Reject row of a tool call waiting for approval, the "Why this
+    answer?" button (and "Fresh answer" for a cached one), then the
     feedback row; the buttons for every answer.
     """
     blocks = sources_blocks(result.citations, now=now) if _shows_sources(result) else []
     if result.cached:
         blocks.append(cached_notice(result.cache_age_s))
+    if result.approval:
+        blocks.extend(approval_blocks(result.approval))
     return [*blocks, why_row(result.trace_id, cached=result.cached), feedback_row(result.trace_id)]
 
 
@@ -249,6 +253,7 @@ def ephemeral_answer_blocks(result: TurnResult, *, question: str, now: float) ->
         question_context("*You asked:*", question),
         *answer_text_blocks(result.answer),
         *sources,
+        *(approval_blocks(result.approval) if result.approval else []),
         actions,
     ]
 

@@ -158,10 +158,11 @@ async def start_env(
     *,
     dashboard_token: str | None = None,
     cache: bool = False,
+    settings_overrides: dict[str, Any] | None = None,
     **slack_overrides: Any,
 ) -> SlackEnv:
     """Ingest the e2e docs, start the double, the runtime and its HTTP server (the semantic
-    cache off unless ``cache``)."""
+    cache off unless ``cache``; ``settings_overrides`` for the assistant's settings)."""
     double = await SlackDouble().start()
     settings = Settings(
         data_dir=data_dir,
@@ -171,6 +172,7 @@ async def start_env(
         collection=f"slack-{data_dir.name}"[:60],
         answer_mode="generate",  # the scripted model writes the answers
         dashboard_token=dashboard_token,
+        **(settings_overrides or {}),
     )
     model = ScriptedChat()
     runtime = await SlackRuntime.start(
