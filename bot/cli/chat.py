@@ -105,6 +105,32 @@ async def answer_and_print(
     return result
 
 
+async def settle_approval(assistant: Assistant, result: TurnResult, *, can_ask: bool) -> None:
+    """A tool call waiting for approval: ask the terminal user (``y`` runs it, anything else or
+    no terminal rejects it) and print what happened."""
+    if not result.approval:
+        return
+    approval = result.approval
+    answer = ""
+    if can_ask:
+        try:
+            answer = console.input(f"[bold]Run {escape(approval['tool'])}?[/] [y/N] ")
+        except EOFError:
+            answer = ""
+    else:
+        console.print("[dim](not run: approving needs an interactive terminal)[/]")
+    approve = answer.strip().lower() in {"y", "yes"}
+    outcome = await assistant.decide_tool_call(str(approval["id"]), "local", approve)
+    console.out(plain_mrkdwn(outcome.message), highlight=False)
+    if outcome.output:
+        console.out(outcome.output, highlight=False)
+
+
+def plain_mrkdwn(text: str) -> str:
+    """Our own chat markup made plain for the terminal (``<@local>`` → ``you``, ``*x*`` → x)."""
+    return text.replace("<@local>", "you").replace("*", "")
+
+
 async def ask_once(
     text: str, *, conversation_id: str, stream: bool, trace: bool = False, fresh: bool = False
 ) -> TurnResult:
@@ -118,6 +144,7 @@ async def ask_once(
     try:
         if stream:
             result = await answer_and_print(assistant, text, conversation_id, fresh=fresh)
+            await settle_approval(assistant, result, can_ask=sys.stdin.isatty())
         else:
             result = await assistant.ask(
                 text, conversation_id=conversation_id, fresh=fresh, private=True
@@ -187,7 +214,8 @@ async def chat_loop(
             last_question = text
             console.print("[bold green]assistant ›[/] ", end="")
             try:
-                await answer_and_print(assistant, text, conversation, fresh=fresh)
+                result = await answer_and_print(assistant, text, conversation, fresh=fresh)
+                await settle_approval(assistant, result, can_ask=True)
             except AssistantError as exc:  # one failed turn must not end the chat
                 hint = f" (hint: {exc.hint})" if exc.hint else ""
                 console.print(f"\n[red]error:[/] {escape(exc.message + hint)}", highlight=False)
