@@ -171,6 +171,7 @@ class SlackResponder:
                 conversation_id=request.conversation_id,
                 user_id=request.user,
                 on_text=stream.feed if stream is not None else None,
+                on_task=stream.feed_task if stream is not None else None,
                 spaces=policy.spaces,
                 thread_loader=slack_thread_loader(client, request),
                 experts=policy.mentions(),

@@ -1,7 +1,8 @@
 """Stream an answer into a Slack thread, and always finish the message.
 
 ``AnswerStream.feed`` takes the answer's text as the output guard releases it (synchronously,
-from the turn's ``on_text`` callback: checked sentences, never raw model tokens); a background
+from the turn's ``on_text`` callback: checked sentences, never raw model tokens), and
+``feed_task`` a planning model's tool steps (sent as ``task_update`` chunks); a background
 task appends it with ``chat.startStream``/``appendStream`` (slack-sdk's
 ``AsyncChatStream`` buffers them). ``finish`` writes the final, guarded text:
 
@@ -69,7 +70,7 @@ class AnswerStream:
             "recipient_user_id": user_id,
             "buffer_size": buffer_size,
         }
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[str | dict[str, Any] | None] = asyncio.Queue()
         self._streamed = ""
         self._started_at: float | None = None
         self.broken: str | None = None
@@ -88,44 +89,74 @@ class AnswerStream:
         if token:
             self._queue.put_nowait(token)
 
-    async def _take(self) -> tuple[str, bool]:
-        """Everything queued so far as one piece of text (tokens that piled up while a Slack
-        call was waiting go out together), and whether the end marker was reached."""
+    def feed_task(self, task: dict[str, Any]) -> None:
+        """Queue a tool step of a planning model (``graph.planner.Task``) as a ``task_update``
+        chunk: the plan shows above the answer while it runs."""
+        self._queue.put_nowait({"type": "task_update", **task})
+
+    async def _take(self) -> tuple[list[str | dict[str, Any]], bool]:
+        """Everything queued so far, in order, with neighbouring text joined (tokens that piled
+        up while a Slack call was waiting go out together), and whether the end marker was
+        reached."""
         parts = [await self._queue.get()]
         while not self._queue.empty():
             parts.append(self._queue.get_nowait())
         ended = None in parts
         if ended:
             parts = parts[: parts.index(None)]
-        return "".join(p for p in parts if p), ended
+        items: list[str | dict[str, Any]] = []
+        for part in parts:
+            if isinstance(part, str) and items and isinstance(items[-1], str):
+                items[-1] += part
+            elif part:
+                items.append(part)
+        return items, ended
 
     async def _run(self) -> None:
         ended = False
         while not ended:
-            token, ended = await self._take()
-            if not token or self.broken is not None:
-                continue
-            if self._started_at and time.monotonic() - self._started_at > self.max_age_s:
-                self.broken = "stream_too_old"
-                continue
-            if len(self._streamed) + len(token) > MESSAGE_LIMIT:
-                self.broken = "message_limit"
-                continue
-            try:
-                first = self._stream is None
-                if self._stream is None:
-                    self._stream = await self.client.chat_stream(**self._stream_args)
-                # The first piece starts the message at once; later ones are buffered.
-                response = await self._stream.append(
-                    markdown_text=token, chunks=[] if first else None
-                )
-            except _SlackFailure as exc:
-                self._mark_broken(exc)
-                continue
-            self._streamed += token
-            if response is not None and self._started_at is None:
-                self._started_at = time.monotonic()
-                self.first_text_at = time.time()
+            items, ended = await self._take()
+            for item in items:
+                if isinstance(item, dict):
+                    await self._send_chunk(item)
+                else:
+                    await self._send_text(item)
+
+    async def _send_chunk(self, chunk: dict[str, Any]) -> None:
+        if self.broken is not None:
+            return
+        try:
+            if self._stream is None:
+                self._stream = await self.client.chat_stream(**self._stream_args)
+            await self._stream.append(chunks=[chunk])
+        except _SlackFailure as exc:
+            self._mark_broken(exc)
+            return
+        if self._started_at is None:
+            self._started_at = time.monotonic()
+
+    async def _send_text(self, token: str) -> None:
+        if not token or self.broken is not None:
+            return
+        if self._started_at and time.monotonic() - self._started_at > self.max_age_s:
+            self.broken = "stream_too_old"
+            return
+        if len(self._streamed) + len(token) > MESSAGE_LIMIT:
+            self.broken = "message_limit"
+            return
+        try:
+            first = self._stream is None
+            if self._stream is None:
+                self._stream = await self.client.chat_stream(**self._stream_args)
+            # The first piece starts the message at once; later ones are buffered.
+            response = await self._stream.append(markdown_text=token, chunks=[] if first else None)
+        except _SlackFailure as exc:
+            self._mark_broken(exc)
+            return
+        self._streamed += token
+        if response is not None and self._started_at is None:
+            self._started_at = time.monotonic()
+            self.first_text_at = time.time()
 
     def _mark_broken(self, exc: BaseException) -> None:
         error = exc.response.get("error") if isinstance(exc, SlackApiError) else None

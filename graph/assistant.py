@@ -53,6 +53,9 @@ from observe.tracing import Tracer, collect_timings, new_trace_id, user_hash
 log = structlog.get_logger(__name__)
 
 TextCallback = Callable[[str], None]
+TaskCallback = Callable[[dict[str, Any]], None]
+"""Hears each tool step a planning model takes (``graph.planner.Task``: Slack's
+``task_update`` fields)."""
 
 
 def llm_intent_fallback(llm: BaseChatModel) -> Callable[[str], Any]:
@@ -188,6 +191,7 @@ class Assistant:
         conversation_id: str,
         user_id: str = "local",
         on_text: TextCallback | None = None,
+        on_task: TaskCallback | None = None,
         spaces: list[str] | None = None,
         thread_loader: Callable[[], Awaitable[list[dict[str, str]]]] | None = None,
         experts: list[str] | None = None,
@@ -198,7 +202,8 @@ class Assistant:
         private: bool = False,
     ) -> TurnResult:
         """Run one turn of ``conversation_id``; checked text of the answer goes to ``on_text``
-        as it is released (a prefix of the final answer, unless the final check changed it).
+        as it is released (a prefix of the final answer, unless the final check changed it),
+        and each tool step a planning model takes to ``on_task``.
 
         ``spaces`` limits retrieval (default: ``knowledge_scope``), ``thread_loader`` fetches the
         chat thread a summary should cover, ``experts`` whom an escalation tags,
@@ -236,11 +241,18 @@ class Assistant:
         context = replace(
             self.context,
             thread_loader=thread_loader or self.context.thread_loader,
-            stream_answers=on_text is not None,
+            stream_answers=on_text is not None or on_task is not None,
         )
         async with conversation_lock(self.redis, thread):
             return await self._run_turn(
-                turn_input, config, context, root_attributes, trace_id, conversation_id, on_text
+                turn_input,
+                config,
+                context,
+                root_attributes,
+                trace_id,
+                conversation_id,
+                on_text,
+                on_task,
             )
 
     async def _run_turn(
@@ -252,6 +264,7 @@ class Assistant:
         trace_id: str,
         conversation_id: str,
         on_text: TextCallback | None,
+        on_task: TaskCallback | None = None,
     ) -> TurnResult:
         """One turn through the graph under its root span (the conversation lock held)."""
         tracer = self.context.tracer
@@ -274,10 +287,12 @@ class Assistant:
                         final = cast(dict[str, Any], chunk)
                     elif mode == "updates":
                         route.extend(cast(dict[str, Any], chunk))
-                    elif (
-                        on_text is not None and isinstance(chunk, dict) and "answer_delta" in chunk
-                    ):
+                    elif not isinstance(chunk, dict):
+                        continue
+                    elif on_text is not None and "answer_delta" in chunk:
                         on_text(str(chunk["answer_delta"]))
+                    elif on_task is not None and "task_update" in chunk:
+                        on_task(dict(chunk["task_update"]))
             except RedisError as exc:
                 root.fail(exc)
                 raise ServiceError(

@@ -5,10 +5,12 @@ check_input ─┬─ refuse ─▶ END
                              └─ contextualize → lookup_cache ─┬─ (hit) ──────────────────┐
                                               └─ load_memory → classify_intent ─┐        │
   ┌─────────────────────────────────────────────────────────────────────────────┘        │
-  └─┬─ retrieve ──┐                                                                      │
-    ├─ call_tool ─┼▶ generate → check_output → store_cache → save_memory ◀───────────────┘ → END
-    └─────────────┘     ▲            │ (an answer the sources do not support: once more)
-                        └────────────┘  (chitchat goes straight to generate)
+  └─┬─ retrieve ───┐                                                                     │
+    ├─ plan_tools ─┼▶ generate → check_output → store_cache → save_memory ◀──────────────┘ → END
+    ├─ call_tool ──┘     ▲            │ (an answer the sources do not support: once more)
+    └────────────────────┴────────────┘  (chitchat goes straight to generate)
+
+plan_tools: a capable model calls tools in a loop; call_tool: the intent's tool (embedded).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from graph.nodes.contextualize import contextualize
 from graph.nodes.generate import generate, retryable
 from graph.nodes.load_memory import load_memory
 from graph.nodes.lookup_cache import lookup_cache
+from graph.nodes.plan_tools import plan_tools
 from graph.nodes.refuse import refuse
 from graph.nodes.retrieve import retrieve
 from graph.nodes.save_memory import save_memory
@@ -43,6 +46,7 @@ builder.add_node(lookup_cache)
 builder.add_node(load_memory)
 builder.add_node(classify_intent)
 builder.add_node(retrieve)
+builder.add_node(plan_tools)
 builder.add_node(call_tool)
 builder.add_node(generate, retry_policy=RetryPolicy(max_attempts=2, retry_on=retryable))
 builder.add_node(check_output)
@@ -58,6 +62,7 @@ builder.add_conditional_edges("lookup_cache", after_cache)
 builder.add_edge("load_memory", "classify_intent")
 builder.add_conditional_edges("classify_intent", by_intent)
 builder.add_edge("retrieve", "generate")
+builder.add_edge("plan_tools", "generate")
 builder.add_edge("call_tool", "generate")
 builder.add_edge("generate", "check_output")
 builder.add_conditional_edges("check_output", after_output)

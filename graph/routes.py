@@ -28,14 +28,15 @@ def after_output(state: State) -> Literal["generate", "store_cache"]:
     return "generate" if state.regenerate else "store_cache"
 
 
-def by_intent(state: State) -> Literal["retrieve", "call_tool", "generate"]:
-    """Questions retrieve, chitchat goes straight to the model, everything else is a tool."""
+def by_intent(state: State) -> Literal["retrieve", "plan_tools", "call_tool", "generate"]:
+    """Questions retrieve, chitchat goes straight to the model, everything else is a tool: the
+    model picks it when it plans tool calls, else the intent's tool runs."""
     match state.intent:
         case "question":
             return "retrieve"
         case "chitchat":
             return "generate"
         case "summarize" | "escalate" | "ops_stats" | "feedback":
-            return "call_tool"
+            return "plan_tools" if state.planning else "call_tool"
         case other:
             raise ValueError(f"no route for intent {other!r}")

@@ -29,6 +29,8 @@ AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 Intent = Literal["question", "chitchat", "summarize", "escalate", "feedback", "ops_stats", "memory"]
 """What a message asks for; ``memory`` (remember, show or forget facts about the asker) is set
 by rule (``graph.user_memory``), never by the classifier, which picks among ``INTENTS``."""
+TOOL_INTENTS: tuple[Intent, ...] = ("summarize", "escalate", "feedback", "ops_stats")
+"""The intents answered by a tool (``graph.nodes.call_tool`` or the planner)."""
 INTENTS: tuple[Intent, ...] = (
     "question",
     "chitchat",
@@ -188,6 +190,13 @@ class Settings(BaseSettings):
     def local_model(self) -> bool:
         """Whether the chat model runs in this process through llama.cpp (``local[:PATH]``)."""
         return self.chat_model == "local" or self.chat_model.startswith("local:")
+
+    @property
+    def plans_tools(self) -> bool:
+        """Whether the chat model picks and calls tools (``tools.planning``, resolved)."""
+        if self.tools.planning == "auto":
+            return not self.local_model
+        return self.tools.planning == "model"
 
     @property
     def quotes_answers(self) -> bool:

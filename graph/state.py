@@ -109,6 +109,8 @@ class State(InputState):
     intent: Intent | None = None
     intent_confidence: float = 0.0
     intent_method: IntentMethod = ""
+    planning: bool = False
+    """A tool intent whose tools the chat model picks (``graph.planner``), not the routing."""
     docs: list[dict[str, Any]] = field(default_factory=list)
     """Retrieved chunks, numbered by position: ``[1]`` is ``docs[0]``."""
     tool_name: str | None = None

@@ -11,7 +11,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -85,8 +85,18 @@ async def answer_and_print(
         streamed.append(text)
         console.out(text, end="", highlight=False)
 
+    def on_task(task: dict[str, Any]) -> None:
+        mark = {"complete": "✓", "error": "✗", "pending": "…"}.get(str(task.get("status")))
+        if mark:  # a step that started is shown when it ends
+            console.print(f"[dim]{mark} {escape(str(task.get('title', '')))}[/]")
+
     result = await assistant.ask(
-        text, conversation_id=conversation_id, on_text=on_text, fresh=fresh, private=True
+        text,
+        conversation_id=conversation_id,
+        on_text=on_text,
+        on_task=on_task,
+        fresh=fresh,
+        private=True,
     )
     shown = "".join(streamed).strip()
     if not shown:

@@ -48,6 +48,7 @@ async def check_input(state: State, runtime: Runtime[BotContext]) -> dict[str, A
         "intent": None,
         "intent_confidence": 0.0,
         "intent_method": "",
+        "planning": False,
         "docs": [],
         "tool_name": None,
         "tool_output": None,

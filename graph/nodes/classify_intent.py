@@ -8,6 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
+from graph.settings import TOOL_INTENTS
 from graph.state import State
 
 
@@ -34,4 +35,5 @@ async def classify_intent(state: State, runtime: Runtime[BotContext]) -> dict[st
         "intent": prediction.intent,
         "intent_confidence": prediction.confidence,
         "intent_method": prediction.method,
+        "planning": prediction.intent in TOOL_INTENTS and ctx.settings.plans_tools,
     }

@@ -168,6 +168,10 @@ class ToolSettings(BaseModel):
     approval_ttl_s: int = Field(default=900, ge=10, le=7 * 24 * 3600)
     approvers: list[str] = Field(default_factory=list)
     """Chat user ids who may approve anyone's tool call (the asker may approve their own)."""
+    planning: Literal["auto", "model", "routing"] = "auto"
+    """Who picks the tool on a tool intent: ``model`` (the chat model calls tools in a loop,
+    under the budgets below), ``routing`` (the intent's tool, arguments from the turn), ``auto``
+    (``routing`` with the local model, too small to call tools; ``model`` with any other)."""
     max_steps: int = Field(default=4, ge=1, le=20)
     """Tool calls a planning model may make in one turn."""
     max_repeats: int = Field(default=1, ge=1, le=5)

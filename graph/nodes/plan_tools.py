@@ -1,0 +1,68 @@
+"""Planning node: a capable chat model picks and calls the turn's allowed tools (``graph.planner``).
+
+Each step is written to the graph's ``custom`` stream as ``{"task_update": task}`` while someone
+watches the turn, so a chat surface can show the plan as it runs. If the model fails while
+planning, the turn falls back to the embedded routing (``call_tool``): a dead model still gets
+the intent's tool.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from graph.context import BotContext
+from graph.nodes.call_tool import ask_approval, call_tool, load_thread, turn_deps
+from graph.planner import LoopGuard, Task, plan_and_run
+from graph.state import State
+from observe.errors import ModelCallError
+
+
+async def plan_tools(state: State, runtime: Runtime[BotContext]) -> dict[str, Any]:
+    """Let the chat model call tools for the turn; its answer (or approval request) is the
+    tool output ``generate`` passes on."""
+    ctx = runtime.context
+    settings = ctx.settings
+    tools = ctx.tools.allowed(state.tools_allowed)
+    writer = runtime.stream_writer
+
+    def on_task(task: Task) -> None:
+        if ctx.stream_answers:
+            writer({"task_update": task})
+
+    thread = await load_thread(ctx) if state.intent == "summarize" else []
+    attributes = {"app.plan.tools_offered": len(tools), "gen_ai.request.model": settings.chat_model}
+    with ctx.tracer.span("plan_tools", attributes=attributes) as span:
+        try:
+            plan = await plan_and_run(
+                llm=ctx.llm,
+                registry=ctx.tools,
+                tools=tools,
+                question=state.query,
+                history=list(state.history),
+                deps=turn_deps(ctx, state, thread),
+                guard=LoopGuard(settings.tools, settings.chat_model, settings.traces.cost_usd),
+                ask_approval=lambda tool, args: ask_approval(ctx, state, tool, args),
+                timeout_s=settings.model_timeout_s,
+                on_task=on_task,
+            )
+        except (ModelCallError, TimeoutError, NotImplementedError) as exc:
+            span.fail(exc)
+            span.set("app.plan.fallback", "routing")
+            return await call_tool(state, runtime)
+        span.update(
+            {
+                "app.plan.steps": len(plan.steps),
+                "app.plan.stopped": plan.stopped or "answered",
+                "gen_ai.usage.input_tokens": plan.usage["input_tokens"],
+                "gen_ai.usage.output_tokens": plan.usage["output_tokens"],
+            }
+        )
+    return {
+        "tool_name": plan.tool_name,
+        "tool_output": plan.answer or "I couldn't work that out with the tools I have.",
+        "tool_steps": plan.steps,
+        "approval": plan.approval,
+        "usage": plan.usage,
+    }
