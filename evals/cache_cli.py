@@ -1,6 +1,5 @@
 """``assistant bench cache`` (the semantic cache's hit rates and lookup latency on pair files),
-``assistant bench ask`` (cached vs uncached answers through the whole graph) and ``assistant
-bench tools`` (tool selection and arguments with the configured routing)."""
+and ``assistant bench ask`` (cached vs uncached answers through the whole graph)."""
 
 from __future__ import annotations
 
@@ -87,29 +86,3 @@ def question_texts(path: Path, limit: int) -> list[str]:
     if not texts:
         raise InputRejected(f'{path} has no rows with a "question"')
     return texts[:limit]
-
-
-def bench_tools(
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data",
-            help='JSONL rows {"text", "expected_tool", "expected_args"?} (default: shipped set).',
-        ),
-    ] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Tool-selection accuracy, argument exact match, no-tool precision, failures by type."""
-    from evals.tools_bench import SHIPPED
-    from evals.tools_bench import bench_tools as run_bench
-
-    result = run_async(lambda: run_bench(data or SHIPPED))
-    if as_json:
-        print_json(result)
-        return
-    args = "n/a" if result["args_exact"] is None else f"{result['args_exact']:.1%}"
-    out.print(
-        f"{result['n']} messages · tool accuracy {result['tool_accuracy']:.1%} · arguments exact "
-        f"{args} · no-tool precision {result['no_tool_precision']} · "
-        f"failures {result['failures_by_type']}"
-    )

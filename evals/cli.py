@@ -29,8 +29,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(train_app, name="train")
     app.add_typer(data_app, name="data")
     app.command("slack-double")(slack_double)
-    from evals.cache_cli import bench_ask, bench_cache, bench_tools
+    from evals.cache_cli import bench_ask, bench_cache
     from evals.eval_cli import eval_app
+    from evals.tools_cli import bench_tools
 
     bench_app.command("cache")(bench_cache)
     bench_app.command("ask")(bench_ask)

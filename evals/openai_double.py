@@ -3,7 +3,10 @@
 ``OpenAIDouble(reply=fn).start()`` listens on 127.0.0.1; ``fn(messages) -> str`` writes each
 answer (streamed as server-sent events when the request asks for ``stream``). Every request is
 kept in ``requests`` (method, headers, JSON body) so a test can check what a real provider
-client sent. ``fail_next`` makes the next calls answer 500 (retries), ``delay_s`` slows them.
+client sent. ``tool_reply(messages, tools) -> message`` answers requests that offer ``tools``
+(non-streamed): an OpenAI assistant message, ``{"content", "tool_calls"}``, so a provider client's
+native tool calling runs for real. ``fail_next`` makes the next calls answer 500 (retries),
+``delay_s`` slows them.
 """
 
 from __future__ import annotations
@@ -17,13 +20,17 @@ from typing import Any
 from aiohttp import web
 
 Reply = Callable[[list[dict[str, Any]]], str]
+ToolReply = Callable[[list[dict[str, Any]], list[dict[str, Any]]], dict[str, Any]]
 
 
 class OpenAIDouble:
     """A tiny chat-completions endpoint; ``url`` is its ``/v1`` base."""
 
-    def __init__(self, reply: Reply, model: str = "double-1") -> None:
+    def __init__(
+        self, reply: Reply, model: str = "double-1", tool_reply: ToolReply | None = None
+    ) -> None:
         self.reply = reply
+        self.tool_reply = tool_reply
         self.model = model
         self.requests: list[dict[str, Any]] = []
         self.fail_next = 0
@@ -56,6 +63,8 @@ class OpenAIDouble:
             return web.json_response(
                 {"error": {"message": "boom", "type": "server_error"}}, status=500
             )
+        if body.get("tools") and self.tool_reply is not None and not body.get("stream"):
+            return await self._tool_completion(body)
         text = self.reply(body.get("messages", []))
         words = len(text.split())
         usage = {"prompt_tokens": 10, "completion_tokens": words, "total_tokens": 10 + words}
@@ -104,3 +113,35 @@ class OpenAIDouble:
         await response.write(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
         await response.write_eof()
         return response
+
+    async def _tool_completion(self, body: dict[str, Any]) -> web.Response:
+        """A non-streamed completion from ``tool_reply`` (run in a worker thread: a real model
+        behind it may take seconds)."""
+        assert self.tool_reply is not None
+        message = await asyncio.to_thread(self.tool_reply, body["messages"], body["tools"])
+        calls = message.get("tool_calls") or []
+        words = len(str(message.get("content") or "").split()) + 10 * len(calls)
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": self.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "tool_calls" if calls else "stop",
+                        "message": {
+                            "role": "assistant",
+                            "content": message.get("content") or (None if calls else ""),
+                            **({"tool_calls": calls} if calls else {}),
+                        },
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": 10,
+                    "completion_tokens": words,
+                    "total_tokens": 10 + words,
+                },
+            }
+        )

@@ -2,9 +2,11 @@
 
 Rows ``{"id", "text", "expected_tool", "expected_args"?}``; ``expected_tool`` is a tool name or
 ``null`` (answer from the documents or chat, no tool). Each text goes through the routing the
-graph uses: the intent classifier (with the configured chat model as its fallback on uncertain
-messages, as in ``Assistant``), the intent's tool (``graph.nodes.call_tool.TOOL_FOR_INTENT``) and
-its argument extraction (``tool_arguments``). No tool runs.
+graph uses with the configured settings: the intent classifier (with the configured chat model as
+its fallback on uncertain messages, as in ``Assistant``), then, on a tool intent, either the
+planning model's first tool call (``tools.planning`` resolved to ``model``: the model sees every
+configured tool's schema, ``graph.planner.first_call``) or the intent's tool and its argument
+extraction (``graph.nodes.call_tool``). No tool runs.
 
 Reported: tool-selection accuracy over all rows; argument exact match over the rows that give
 ``expected_args`` and got the right tool; no-tool precision (of the messages routed to no tool,
@@ -16,21 +18,26 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graph.nodes.call_tool import TOOL_FOR_INTENT, tool_arguments
+from graph.nodes.call_tool import TOOL_FOR_INTENT, tool_arguments, tool_for
+from graph.settings import TOOL_INTENTS
 from graph.state import State
 from observe.errors import InputRejected
 from observe.jsonl import json_rows
 from observe.stats import percentile
 
+if TYPE_CHECKING:
+    from graph.settings import Settings
+
 SHIPPED = Path(__file__).parent / "data" / "tools" / "shipped.jsonl"
 
 
-def load_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of a tool-selection file; a bad row is an error naming its line."""
+def load_rows(path: Path, known: set[str] | None = None) -> list[dict[str, Any]]:
+    """The rows of a tool-selection file; a bad row is an error naming its line. ``known`` is
+    the set of tool names a row may expect (default: the built-in routed tools)."""
     rows = []
-    known = set(TOOL_FOR_INTENT.values())
+    known = known or set(TOOL_FOR_INTENT.values())
     for where, row in json_rows(path, hint='check --data: {"text", "expected_tool"} rows'):
         if not str(row.get("text") or "").strip():
             raise InputRejected(f'{where}: a row needs a non-empty "text"')
@@ -43,38 +50,50 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def route(intent: str, text: str) -> tuple[str | None, dict[str, Any]]:
-    """The tool and arguments the graph gives a message classified as ``intent``."""
-    tool = TOOL_FOR_INTENT.get(intent)
+def route(
+    intent: str, text: str, settings: Settings | None = None
+) -> tuple[str | None, dict[str, Any]]:
+    """The tool and arguments the embedded routing gives a message classified as ``intent``."""
+    tool = tool_for(intent, settings) if settings is not None else TOOL_FOR_INTENT.get(intent)
     if tool is None:
         return None, {}
-    return tool, tool_arguments(State(intent=intent, clean_question=text))  # type: ignore[arg-type]
+    state = State(intent=intent, clean_question=text)  # type: ignore[arg-type]
+    return tool, tool_arguments(state, tool, settings)
 
 
-async def bench_tools(path: Path) -> dict[str, Any]:
-    """Route every row with the configured classifier and model; the report in the docstring."""
+async def bench_tools(path: Path, settings: Settings | None = None) -> dict[str, Any]:
+    """Route every row with the configured classifier, model and tools; the report in the
+    module docstring."""
     import asyncio
 
     from graph.assistant import llm_intent_fallback
     from graph.factories import build_classifier
     from graph.llm import build_chat_model
+    from graph.planner import first_call
     from graph.settings import load_settings
+    from graph.tools.setup import build_registry
 
-    rows = load_rows(path)
-    settings = load_settings()
-    classifier = build_classifier(
-        settings, fallback=llm_intent_fallback(build_chat_model(settings))
-    )
+    settings = settings or load_settings()
+    registry, _ = await build_registry(settings)
+    rows = load_rows(path, set(registry.names()))
+    llm = build_chat_model(settings)
+    classifier = build_classifier(settings, fallback=llm_intent_fallback(llm))
     await asyncio.to_thread(classifier.fit)
+    tools = registry.allowed(None)
     decided: list[tuple[dict[str, Any], str | None, dict[str, Any]]] = []
     latency: list[float] = []
     for row in rows:
+        text = str(row["text"])
         started = time.perf_counter()
-        prediction = await classifier.apredict(str(row["text"]))
+        prediction = await classifier.apredict(text)
+        if prediction.intent in TOOL_INTENTS and settings.plans_tools:
+            tool, args = await first_call(llm, tools, text)
+        else:
+            tool, args = route(prediction.intent, text, settings)
         latency.append((time.perf_counter() - started) * 1000)
-        tool, args = route(prediction.intent, str(row["text"]))
         decided.append((row, tool, args))
-    return report(decided, latency, model=settings.chat_model)
+    planning = "model" if settings.plans_tools else "routing"
+    return {**report(decided, latency, model=settings.chat_model), "planning": planning}
 
 
 def report(

@@ -93,6 +93,23 @@ def _usage(reply: BaseMessage) -> dict[str, int]:
     }
 
 
+def planner_messages(question: str, history: list[BaseMessage]) -> list[BaseMessage]:
+    """The prompt a planning model starts from."""
+    return [SystemMessage(PLANNER_SYSTEM), *history, HumanMessage(question)]
+
+
+async def first_call(
+    llm: BaseChatModel, tools: list[Tool], question: str
+) -> tuple[str | None, dict[str, Any]]:
+    """The tool (and arguments) the model would call first for ``question``, or ``None`` when it
+    would answer in words; nothing runs (``assistant bench tools``)."""
+    reply = await llm.bind_tools([t.schema() for t in tools]).ainvoke(
+        planner_messages(question, [])
+    )
+    calls = reply.tool_calls if isinstance(reply, AIMessage) else []
+    return (calls[0]["name"], dict(calls[0].get("args") or {})) if calls else (None, {})
+
+
 async def plan_and_run(
     *,
     llm: BaseChatModel,
@@ -109,7 +126,7 @@ async def plan_and_run(
     """Let the model call ``tools`` for ``question`` under ``guard``; the contract above."""
     model = llm.bind_tools([t.schema() for t in tools])
     offered = {t.name: t for t in tools}
-    messages: list[BaseMessage] = [SystemMessage(PLANNER_SYSTEM), *history, HumanMessage(question)]
+    messages = planner_messages(question, history)
     plan = Plan()
     while True:
         try:

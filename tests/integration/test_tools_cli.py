@@ -108,3 +108,19 @@ def test_the_terminal_asks_before_a_tool_with_side_effects_runs(
     assert "Rejected by you: create_ticket was not run." in out
     assert "Approved by you: ran create_ticket" in out and "HD-1" in out
     assert HelpDesk.tickets == [{"title": "I need a human, escalate this"}]
+
+
+def test_bench_tools_plans_with_a_real_model_behind_an_openai_compatible_double(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "tools.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in ROWS[:2]))
+    proc = run_assistant(
+        ["bench", "tools", "--data", str(data), "--model-double", "local", "--json"], tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    report = json.loads(proc.stdout)
+    assert report["planning"] == "model" and report["n"] == 2
+    assert "SmolLM2" in report["model"] and "double-1" in report["model"]
+    # the bundled model calls the summary tool through native tool calling (its one strength)
+    assert report["accuracy_by_expected_tool"]["summarize_conversation"] == 1.0
