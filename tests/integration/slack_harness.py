@@ -159,10 +159,12 @@ async def start_env(
     dashboard_token: str | None = None,
     cache: bool = False,
     settings_overrides: dict[str, Any] | None = None,
+    use_settings_model: bool = False,
     **slack_overrides: Any,
 ) -> SlackEnv:
     """Ingest the e2e docs, start the double, the runtime and its HTTP server (the semantic
-    cache off unless ``cache``; ``settings_overrides`` for the assistant's settings)."""
+    cache off unless ``cache``; ``settings_overrides`` for the assistant's settings; the scripted
+    model answers unless ``use_settings_model``, which builds the model the settings name)."""
     double = await SlackDouble().start()
     settings = Settings(
         data_dir=data_dir,
@@ -176,7 +178,9 @@ async def start_env(
     )
     model = ScriptedChat()
     runtime = await SlackRuntime.start(
-        settings, slack_settings(double, **slack_overrides), llm=model
+        settings,
+        slack_settings(double, **slack_overrides),
+        llm=None if use_settings_model else model,
     )
     report = ingest_paths(runtime.assistant.context.index, [DOCS], scope="e2e", progress=False)
     assert report.files_ingested == 3
