@@ -5,7 +5,7 @@ scripted), and a side-effecting call the model asks for waits for Approve (real 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -94,9 +94,9 @@ def restart_tool() -> Any:
 
 
 @pytest.fixture(scope="module")
-def monkeypatch_module() -> AsyncIterator[pytest.MonkeyPatch]:
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
     with pytest.MonkeyPatch.context() as patch:
-        yield patch  # type: ignore[misc]
+        yield patch
 
 
 async def ask(env: SlackEnv, text: str) -> dict[str, Any]:
