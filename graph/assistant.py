@@ -150,7 +150,7 @@ class Assistant:
         index = await asyncio.to_thread(open_index, settings)
         retriever = await asyncio.to_thread(open_retriever, settings, index)
         model = llm or build_chat_model(settings)
-        tools, problems = await build_registry(settings)
+        tools, mcp = await build_registry(settings)
         classifier = build_classifier(settings, fallback=llm_intent_fallback(model))
         await asyncio.to_thread(classifier.fit)
         await asyncio.to_thread(input_guard, settings.max_input_chars)  # built now, not per turn
@@ -176,11 +176,12 @@ class Assistant:
             index=index,
             retriever=retriever,
             tools=tools,
+            mcp=mcp,
             cache=cache,
             user_memory=user_memory,
             model_version=model_version,
         )
-        for problem in problems:
+        for problem in mcp.problems:
             log.warning("tools.unavailable", problem=problem)
         return context, memory
 
@@ -332,6 +333,8 @@ class Assistant:
             await self.redis.aclose()
             if self.context.user_memory is not None:
                 await self.context.user_memory.aclose()
+            if self.context.mcp is not None:
+                await self.context.mcp.aclose()
         finally:
             self.context.tracer.close()
             if self._embedded_redis is not None:

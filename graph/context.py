@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from graph.intents import IntentClassifier
     from graph.settings import Settings
     from graph.tools.approval import ApprovalStore
+    from graph.tools.mcp_tools import McpTools
     from graph.tools.registry import ToolRegistry
     from graph.user_memory import UserMemory
     from knowledge.index import KnowledgeIndex
@@ -38,6 +39,8 @@ class BotContext:
     retriever: Retriever
     """Hybrid (dense + BM25) search over ``index``; what the retrieve node uses."""
     tools: ToolRegistry
+    mcp: McpTools | None = None
+    """The MCP servers' tools and held sessions (the assistant closes them at shutdown)."""
     approvals: ApprovalStore | None = None
     """Where tool calls with side effects wait for a person's yes; ``None``: such tools are
     refused (nothing runs unapproved)."""

@@ -4,19 +4,22 @@
 wraps each as a registry ``Tool`` named ``<server>_<tool>``. A tool needs approval unless the
 server annotates it ``readOnlyHint`` or the spec lists it under ``read_only``. A server that
 cannot be reached is left out and named in the returned problems; the assistant starts without
-its tools rather than not at all. Each call opens its own session (the adapter's default), so a
-server restart between calls is harmless.
+its tools rather than not at all. A streamable-HTTP call opens its own session (the adapter's
+default: a server restart between calls is harmless); a stdio server is started once and held
+(``graph.tools.mcp_session``), so ``McpTools.aclose`` must run at shutdown.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
 from graph.tools.args_schema import args_model
+from graph.tools.mcp_session import HeldSession
 from graph.tools.registry import Tool, ToolDeps, TransientToolError
 from graph.tools.specs import McpServerSpec
 from observe.errors import ToolError
@@ -55,15 +58,32 @@ def content_text(content: Any) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def _wrap(server: str, spec: McpServerSpec, tool: BaseTool) -> Tool:
+@dataclass
+class McpTools:
+    """The configured servers' tools, what went wrong loading them, and the held sessions."""
+
+    tools: list[Tool] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    held: list[HeldSession] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Stop the stdio servers this process started."""
+        for session in self.held:
+            await session.aclose()
+
+
+def _wrap(server: str, spec: McpServerSpec, tool: BaseTool, held: HeldSession | None) -> Tool:
     schema = tool.args_schema if isinstance(tool.args_schema, dict) else {}
     plain = tool.name.removeprefix(f"{server}_")
     annotations = tool.metadata or {}
     read_only = plain in spec.read_only or bool(annotations.get("readOnlyHint"))
 
     async def call(args: BaseModel, deps: ToolDeps) -> str:
+        values = args.model_dump(exclude_none=True)
+        if held is not None:
+            return content_text(await held.call(plain, values, spec.timeout_s))
         try:
-            content = await tool.ainvoke(args.model_dump(exclude_none=True))
+            content = await tool.ainvoke(values)
         except (OSError, ConnectionError) as exc:
             raise TransientToolError(
                 f"The {server} tool server could not be reached ({type(exc).__name__})."
@@ -85,10 +105,28 @@ def _wrap(server: str, spec: McpServerSpec, tool: BaseTool) -> Tool:
     )
 
 
-async def load_mcp_tools(specs: dict[str, McpServerSpec]) -> tuple[list[Tool], list[str]]:
+async def _discover(
+    client: Any, server: str, spec: McpServerSpec
+) -> tuple[list[BaseTool], HeldSession | None]:
+    """The server's tools as the adapter describes them, and its held session (stdio)."""
+    if spec.transport != "stdio":
+        return await client.get_tools(server_name=server), None
+    from langchain_mcp_adapters.tools import load_mcp_tools as adapter_tools
+
+    held = HeldSession(client, server)
+    try:
+        session = await held.session()
+        return await adapter_tools(session, server_name=server, tool_name_prefix=True), held
+    except BaseException:
+        await held.aclose()
+        raise
+
+
+async def load_mcp_tools(specs: dict[str, McpServerSpec]) -> McpTools:
     """Every configured server's tools, and one problem line per server that failed."""
+    loaded = McpTools()
     if not specs:
-        return [], []
+        return loaded
     from langchain_mcp_adapters.client import MultiServerMCPClient
 
     client = MultiServerMCPClient(
@@ -96,16 +134,18 @@ async def load_mcp_tools(specs: dict[str, McpServerSpec]) -> tuple[list[Tool], l
         tool_name_prefix=True,
         handle_tool_errors=False,
     )
-    tools: list[Tool] = []
-    problems: list[str] = []
     for server, spec in specs.items():
         try:
-            found = await client.get_tools(server_name=server)
+            found, held = await _discover(client, server, spec)
         except Exception as exc:  # one broken server must not keep the others out
-            problems.append(f"MCP server {server!r} gave no tools: {type(exc).__name__}: {exc}")
+            loaded.problems.append(
+                f"MCP server {server!r} gave no tools: {type(exc).__name__}: {exc}"
+            )
             continue
+        if held is not None:
+            loaded.held.append(held)
         for tool in found:
             plain = tool.name.removeprefix(f"{server}_")
             if spec.tools is None or plain in spec.tools:
-                tools.append(_wrap(server, spec, tool))
-    return tools, problems
+                loaded.tools.append(_wrap(server, spec, tool, held))
+    return loaded

@@ -61,7 +61,8 @@ def stdio() -> McpServerSpec:
 
 
 async def test_stdio_tools_are_discovered_namespaced_and_called(deps: ToolDeps) -> None:
-    tools, problems = await load_mcp_tools({"ops": stdio()})
+    loaded = await load_mcp_tools({"ops": stdio()})
+    tools, problems = loaded.tools, loaded.problems
     assert problems == []
     by_name = {t.name: t for t in tools}
     assert set(by_name) == {"ops_lookup_runbook", "ops_restart_service", "ops_fetch_page"}
@@ -75,13 +76,24 @@ async def test_stdio_tools_are_discovered_namespaced_and_called(deps: ToolDeps) 
     assert not failed.ok and "no runbook for missing" in failed.output
     bad = await registry.run("ops_lookup_runbook", {}, deps)
     assert not bad.ok and bad.error_type == "ValidationError"
+    (held,) = loaded.held
+    process_calls = [await registry.run("ops_restart_service", {"name": "a"}, deps) for _ in "ab"]
+    assert process_calls[1].output.startswith("restarted a (2 restart(s)"), "one server process"
+    await loaded.aclose()
+    restarted = await registry.run("ops_lookup_runbook", {"service": "auth"}, deps)
+    assert restarted.ok, "a call after the server went away starts it again"
+    assert (await registry.run("ops_restart_service", {"name": "b"}, deps)).output.startswith(
+        "restarted b (1 restart(s)"
+    )
+    await held.aclose()
 
 
 async def test_streamable_http_tools_and_allow_lists(http_server: str, deps: ToolDeps) -> None:
     spec = McpServerSpec(
         transport="streamable_http", url=http_server, tools=["lookup_runbook", "restart_service"]
     )
-    tools, problems = await load_mcp_tools({"wiki": spec})
+    loaded = await load_mcp_tools({"wiki": spec})
+    tools, problems = loaded.tools, loaded.problems
     assert problems == [] and sorted(t.name for t in tools) == [
         "wiki_lookup_runbook",
         "wiki_restart_service",
@@ -94,8 +106,9 @@ async def test_streamable_http_tools_and_allow_lists(http_server: str, deps: Too
 
 
 async def test_injection_in_mcp_output_is_marked_as_data(deps: ToolDeps) -> None:
-    tools, _ = await load_mcp_tools({"ops": stdio()})
-    result = await ToolRegistry(tools).run("ops_fetch_page", {"url": "https://wiki/x"}, deps)
+    loaded = await load_mcp_tools({"ops": stdio()})
+    result = await ToolRegistry(loaded.tools).run("ops_fetch_page", {"url": "https://wiki/x"}, deps)
+    await loaded.aclose()
     assert result.ok and result.flagged
     assert result.output.startswith("\u26a0\ufe0f Warning")
     deps.tracer.close()
@@ -109,6 +122,7 @@ async def test_injection_in_mcp_output_is_marked_as_data(deps: ToolDeps) -> None
 
 async def test_an_unreachable_server_is_reported_not_fatal() -> None:
     dead = McpServerSpec(transport="streamable_http", url=f"http://127.0.0.1:{free_port()}/mcp")
-    tools, problems = await load_mcp_tools({"ops": stdio(), "gone": dead})
-    assert {t.source for t in tools} == {"mcp:ops"}
-    assert len(problems) == 1 and "'gone'" in problems[0]
+    loaded = await load_mcp_tools({"ops": stdio(), "gone": dead})
+    assert {t.source for t in loaded.tools} == {"mcp:ops"}
+    assert len(loaded.problems) == 1 and "'gone'" in loaded.problems[0]
+    await loaded.aclose()
