@@ -207,6 +207,40 @@ def check_data_dir(settings: Settings) -> Check:
     return Check("data dir", True, str(settings.data_dir.resolve()))
 
 
+async def check_tools(settings: Settings) -> Check:
+    """The configured tools load: HTTP tool secrets are set, MCP servers answer."""
+    import os
+
+    from graph.tools.setup import build_registry
+    from observe.errors import AssistantError
+
+    try:
+        registry, mcp = await build_registry(settings)
+    except AssistantError as exc:
+        return Check("tools", False, exc.message, exc.hint or "fix tools in assistant.yaml")
+    await mcp.aclose()
+    missing = [
+        f"{name}: {spec.auth.env}"
+        for name, spec in settings.tools.http.items()
+        if spec.auth is not None and not os.environ.get(spec.auth.env)
+    ]
+    problems = [*mcp.problems, *(f"unset credential {m}" for m in missing)]
+    approval = sum(registry.get(n).side_effect for n in registry.names())
+    detail = (
+        f"{len(registry.names())} tools ({approval} need approval); planning: "
+        f"{'model' if settings.plans_tools else 'routing'}"
+    )
+    if problems:
+        return Check(
+            "tools",
+            False,
+            f"{detail}; " + "; ".join(problems),
+            "see docs/configuration.md#tools",
+            required=False,
+        )
+    return Check("tools", True, detail, required=False)
+
+
 async def run_checks() -> list[Check]:
     """Every check, in order."""
     settings = load_settings()
@@ -215,6 +249,7 @@ async def run_checks() -> list[Check]:
         lambda: check_redis(settings),
         lambda: check_chroma_and_embeddings(settings),
         lambda: check_model(settings),
+        lambda: check_tools(settings),
     ]
     for step in steps:
         result = await step()

@@ -56,6 +56,12 @@ def _request_parts(spec: HttpToolSpec, args: dict[str, Any]) -> tuple[str, dict[
     return url, rest
 
 
+def _without_secret(text: str, spec: HttpToolSpec) -> str:
+    """``text`` with the tool's credential cut out, should a service echo it back."""
+    secret = os.environ.get(spec.auth.env, "") if spec.auth is not None else ""
+    return text.replace(secret, "[credential]") if len(secret) >= 4 else text
+
+
 def _body_text(raw: bytes, content_type: str) -> str:
     text = raw.decode("utf-8", errors="replace")
     if "json" in content_type:
@@ -97,12 +103,12 @@ def http_tool(name: str, spec: HttpToolSpec) -> Tool:
         if status == 429 or status >= 500:
             raise TransientToolError(f"The {name} service is unavailable (HTTP {status}).")
         if status >= 400:
-            detail = _body_text(raw[:300], content_type).strip()
+            detail = _without_secret(_body_text(raw[:300], content_type), spec).strip()
             raise ToolError(
                 f"The {name} service refused the request (HTTP {status})"
                 + (f": {detail}" if detail else ".")
             )
-        body = _body_text(raw, content_type).strip()
+        body = _without_secret(_body_text(raw, content_type), spec).strip()
         return body or f"Done (HTTP {status})."
 
     return Tool(

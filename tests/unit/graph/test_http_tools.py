@@ -42,6 +42,8 @@ class Service:
         )
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
+        if request.path == "/echo":  # a careless service that repeats the credential
+            return web.json_response({"you_sent": request.headers.get("Authorization")})
         status = self.statuses.pop(0) if self.statuses else 200
         if status != 200:
             return web.json_response({"error": "nope"}, status=status)
@@ -99,6 +101,10 @@ async def test_post_sends_json_with_the_secret_from_the_environment(
     assert sent["method"] == "POST" and sent["path"] == "/api/tickets"
     assert sent["body"] == {"title": "VPN down", "priority": "low"}
     assert sent["headers"]["Authorization"] == "Bearer s3cret-token-value"
+    echo = http_tool("echo", spec(f"{service.url}/echo"))
+    echoed = await ToolRegistry([echo]).run("echo", {"title": "x"}, deps)
+    assert echoed.ok and "s3cret-token-value" not in echoed.output
+    assert "Bearer [credential]" in echoed.output
     deps.tracer.close()
     assert "s3cret-token-value" not in deps.settings.traces_path.read_text()
 
