@@ -14,6 +14,11 @@ from graph.settings import Settings
 from graph.tools.builtin import default_registry
 from graph.tools.registry import Tool, ToolDeps, ToolRegistry, UnknownToolError
 from guards.redaction import REDACTOR
+from knowledge.chunking import Chunk
+from knowledge.embeddings import get_embedder
+from knowledge.index import KnowledgeIndex
+from knowledge.lexical import LexicalIndex
+from knowledge.retrieval import Retriever
 from observe.errors import ToolError
 from observe.tracing import Tracer
 
@@ -128,3 +133,36 @@ async def test_ops_stats_reads_todays_turns(settings: Settings) -> None:
     assert result.ok
     assert "3 turn(s), 2 question(s)" in result.output
     assert "cache hit rate 50%" in result.output
+
+
+async def test_search_knowledge_filters_by_source_and_reads_only_the_turns_spaces(
+    settings: Settings, tmp_path: Path
+) -> None:
+    index = KnowledgeIndex(get_embedder(), path=tmp_path / "chroma")
+    docs = [
+        ("it/vpn.md", "it", "VPN > Reset", "Reset the VPN certificate at vpn.example.com."),
+        ("hr/vpn-policy.md", "hr", "Remote work", "Staff may use the VPN from home."),
+        ("secret/vpn.md", "restricted", "VPN keys", "The VPN root key lives in vault/x."),
+    ]
+    for source, scope, heading, text in docs:
+        chunk = Chunk(
+            id=source.replace("/", "-"),
+            text=text,
+            source=source,
+            heading=heading,
+            scope=scope,
+            position=0,
+        )
+        index.upsert_source(source, scope, [chunk])
+    retriever = Retriever(index, LexicalIndex.from_store(index))
+    deps = deps_for(settings, retriever=retriever, spaces=["it", "hr"])
+    registry = default_registry()
+    found = await registry.run("search_knowledge", {"query": "vpn"}, deps)
+    assert found.ok and "it/vpn.md" in found.output and "hr/vpn-policy.md" in found.output
+    assert "secret/vpn.md" not in found.output, "a space the turn may not read"
+    only_it = await registry.run("search_knowledge", {"query": "vpn", "source": "it/"}, deps)
+    assert "it/vpn.md" in only_it.output and "hr/" not in only_it.output
+    none = await registry.run("search_knowledge", {"query": "vpn", "source": "finance"}, deps)
+    assert none.ok and "No passage matches" in none.output
+    offline = await registry.run("search_knowledge", {"query": "vpn"}, deps_for(settings))
+    assert not offline.ok and "isn't available" in offline.output
