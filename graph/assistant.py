@@ -24,7 +24,6 @@ from langgraph.graph.state import CompiledStateGraph
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from graph.approvals import ApprovalOutcome, resolve
 from graph.context import BotContext
 from graph.factories import (
     build_classifier,
@@ -39,6 +38,7 @@ from graph.memory import close_memory, conversation_lock, memory_thread, open_me
 from graph.prompts import INTENT_SYSTEM, PROMPT_VERSION
 from graph.services.embedded_redis import EmbeddedRedis
 from graph.settings import INTENTS, Intent, Settings
+from graph.tool_decisions import ApprovalOutcome, resolve
 from graph.tools.approval import ApprovalStore
 from graph.tools.setup import build_registry
 from graph.turn_result import TurnResult, cited_chunks, turn_result
