@@ -89,10 +89,10 @@ class AnswerStream:
         if token:
             self._queue.put_nowait(token)
 
-    def feed_task(self, task: dict[str, Any]) -> None:
-        """Queue a tool step of a planning model (``graph.planner.Task``) as a ``task_update``
-        chunk: the plan shows above the answer while it runs."""
-        self._queue.put_nowait({"type": "task_update", **task})
+    def feed_task(self, chunk: dict[str, Any]) -> None:
+        """Queue a planning model's ``plan_update`` or ``task_update`` chunk (``{"type", ...}``):
+        the plan shows above the answer while it runs."""
+        self._queue.put_nowait(dict(chunk))
 
     async def _take(self) -> tuple[list[str | dict[str, Any]], bool]:
         """Everything queued so far, in order, with neighbouring text joined (tokens that piled

@@ -54,8 +54,9 @@ log = structlog.get_logger(__name__)
 
 TextCallback = Callable[[str], None]
 TaskCallback = Callable[[dict[str, Any]], None]
-"""Hears each tool step a planning model takes (``graph.planner.Task``: Slack's
-``task_update`` fields)."""
+"""Hears a planning model's plan as it runs: ``{"type": "plan_update", "title"}`` once, then
+``{"type": "task_update", ...graph.planner.Task}`` per step (Slack's streaming chunk fields)."""
+PLAN_CHUNKS = ("plan_update", "task_update")
 
 
 def llm_intent_fallback(llm: BaseChatModel) -> Callable[[str], Any]:
@@ -292,8 +293,8 @@ class Assistant:
                         continue
                     elif on_text is not None and "answer_delta" in chunk:
                         on_text(str(chunk["answer_delta"]))
-                    elif on_task is not None and "task_update" in chunk:
-                        on_task(dict(chunk["task_update"]))
+                    elif on_task is not None and (kind := next(iter(chunk), "")) in PLAN_CHUNKS:
+                        on_task({"type": kind, **chunk[kind]})
             except RedisError as exc:
                 root.fail(exc)
                 raise ServiceError(

@@ -86,6 +86,8 @@ async def answer_and_print(
         console.out(text, end="", highlight=False)
 
     def on_task(task: dict[str, Any]) -> None:
+        if task.get("type") != "task_update":
+            return
         mark = {"complete": "✓", "error": "✗", "pending": "…"}.get(str(task.get("status")))
         if mark:  # a step that started is shown when it ends
             console.print(f"[dim]{mark} {escape(str(task.get('title', '')))}[/]")

@@ -1,7 +1,8 @@
 """Planning node: a capable chat model picks and calls the turn's allowed tools (``graph.planner``).
 
-Each step is written to the graph's ``custom`` stream as ``{"task_update": task}`` while someone
-watches the turn, so a chat surface can show the plan as it runs. If the model fails while
+While someone watches the turn, the plan is written to the graph's ``custom`` stream: a
+``{"plan_update": {"title"}}`` before the first step, then ``{"task_update": task}`` as each step
+starts and ends, so a chat surface can show the plan as it runs. If the model fails while
 planning, the turn falls back to the embedded routing (``call_tool``): a dead model still gets
 the intent's tool.
 """
@@ -15,6 +16,7 @@ from langgraph.runtime import Runtime
 from graph.context import BotContext
 from graph.nodes.call_tool import ask_approval, call_tool, load_thread, turn_deps
 from graph.planner import LoopGuard, Task, plan_and_run
+from graph.prompts import PLAN_TITLE
 from graph.state import State
 from observe.errors import ModelCallError
 
@@ -27,9 +29,15 @@ async def plan_tools(state: State, runtime: Runtime[BotContext]) -> dict[str, An
     tools = ctx.tools.allowed(state.tools_allowed)
     writer = runtime.stream_writer
 
+    announced: list[bool] = []
+
     def on_task(task: Task) -> None:
-        if ctx.stream_answers:
-            writer({"task_update": task})
+        if not ctx.stream_answers:
+            return
+        if not announced:  # the plan's heading, once a first tool is called
+            announced.append(True)
+            writer({"plan_update": {"title": PLAN_TITLE}})
+        writer({"task_update": task})
 
     thread = await load_thread(ctx) if state.intent == "summarize" else []
     attributes = {"app.plan.tools_offered": len(tools), "gen_ai.request.model": settings.chat_model}

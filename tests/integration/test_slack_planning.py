@@ -118,6 +118,9 @@ async def test_the_plan_streams_as_tasks_and_the_model_answers_from_the_tool(
     stop = await ask(env, "how many questions did you answer this week?")
     tasks = task_chunks(env)
     assert [t["status"] for t in tasks] == ["in_progress", "complete"]
+    calls = env.double.calls_to("chat.startStream", "chat.appendStream")
+    kinds = [c["type"] for call in calls for c in call.args.get("chunks") or []]
+    assert kinds[:3] == ["plan_update", "task_update", "task_update"], "the plan heads the message"
     assert tasks[0]["title"] == 'ops_stats(period="7d")' and tasks[0]["id"] == tasks[1]["id"]
     message = env.double.message(CHANNEL_ID, stop["ts"])
     assert message is not None and "Here you go: In the last 7 days" in message["text"]
