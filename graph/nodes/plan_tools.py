@@ -14,7 +14,13 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import BotContext
-from graph.nodes.call_tool import ask_approval, call_tool, load_thread, turn_deps
+from graph.nodes.call_tool import (
+    TOOL_NOT_ALLOWED,
+    ask_approval,
+    call_tool,
+    load_thread,
+    turn_deps,
+)
 from graph.planner import LoopGuard, Task, plan_and_run
 from graph.prompts import PLAN_TITLE
 from graph.state import State
@@ -27,6 +33,8 @@ async def plan_tools(state: State, runtime: Runtime[BotContext]) -> dict[str, An
     ctx = runtime.context
     settings = ctx.settings
     tools = ctx.tools.allowed(state.tools_allowed)
+    if not tools:
+        return {"tool_name": None, "tool_output": TOOL_NOT_ALLOWED}
     writer = runtime.stream_writer
 
     announced: list[bool] = []

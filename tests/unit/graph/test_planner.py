@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from unit.graph.test_graph import FixedIntent, run_turn
 
 from graph.context import BotContext
+from graph.graph import builder
 from graph.planner import LoopGuard, Plan, Task, plan_and_run
 from graph.settings import ModelPrice, Settings
 from graph.tools.builtin import default_registry
@@ -239,3 +240,15 @@ async def test_a_failing_model_falls_back_to_the_intents_tool(
     ctx.tracer.close()
     spans = ctx.settings.traces_path.read_text()
     assert '"app.plan.fallback": "routing"' in spans
+
+
+async def test_a_channel_that_allows_no_tool_is_told_so_without_a_model_call(
+    tmp_path: Path, empty_index: KnowledgeIndex
+) -> None:
+    model = ToolCallingScript(replies=[call("ops_stats", period="7d")])
+    ctx = planning_context(tmp_path, empty_index, model)
+    graph = builder.compile()
+    state = await graph.ainvoke(
+        {"question": "stats?", "trace_id": "a" * 32, "tools_allowed": []}, context=ctx
+    )
+    assert "isn't available here" in state["answer"] and model.prompts == []
