@@ -88,7 +88,10 @@ async def bench_tools(path: Path, settings: Settings | None = None) -> dict[str,
         started = time.perf_counter()
         prediction = await classifier.apredict(text)
         if prediction.intent in TOOL_INTENTS and settings.plans_tools:
-            tool, args = await first_call(llm, tools, text)
+            try:
+                tool, args = await first_call(llm, tools, text)
+            except Exception as exc:  # one failed model call is one failed row, not the run
+                tool, args = f"error: {type(exc).__name__}", {}
         else:
             tool, args = route(prediction.intent, text, settings)
         latency.append((time.perf_counter() - started) * 1000)

@@ -4,7 +4,8 @@
 it asks for and feeds the results back, until it answers in words. It stops early, with an answer
 that says why, when a loop guard trips:
 
-* ``max_steps`` tool calls in one turn;
+* ``max_steps`` tool calls in one turn (calls to unknown tools count; the model is called at
+  most ``max_steps + 2`` times);
 * the same call (tool and arguments) more than ``max_repeats`` times;
 * the turn's model spend past ``max_cost_usd`` (priced models only).
 
@@ -25,8 +26,16 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages.tool import ToolCall
 
-from graph.prompts import PLAN_BUDGET_SPENT, PLAN_REPEATED, PLAN_STEPS_USED, PLANNER_SYSTEM
+from graph.prompts import (
+    PLAN_BUDGET_SPENT,
+    PLAN_MODEL_FAILED,
+    PLAN_REPEATED,
+    PLAN_STEPS_USED,
+    PLANNER_SYSTEM,
+)
+from graph.tools.approval import approval_problem
 from graph.tools.registry import Tool, ToolDeps, ToolRegistry, describe_args
 from graph.tools.specs import ToolSettings
 from graph.untrusted import neutralise
@@ -45,11 +54,14 @@ class Plan:
     steps: list[dict[str, Any]] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0})
     stopped: str = ""
-    """``""`` (the model answered), ``max_steps``, ``repeated``, ``cost`` or ``approval``."""
+    """``""`` (the model answered), ``max_steps``, ``repeated``, ``cost``, ``approval`` or
+    ``model_error`` (the model failed after tools had run: their outputs are the answer)."""
     approval: dict[str, Any] | None = None
     tool_name: str | None = None
     outputs: list[str] = field(default_factory=list)
     """What each tool that ran returned (shown when a guard stops the plan)."""
+    cost_usd: float = 0.0
+    """The model's spend on this plan (priced models only)."""
 
 
 @dataclass
@@ -128,67 +140,86 @@ async def plan_and_run(
     offered = {t.name: t for t in tools}
     messages = planner_messages(question, history)
     plan = Plan()
-    while True:
+    for _ in range(guard.limits.max_steps + 2):  # every step, an answer, one call to spare
         try:
             async with asyncio.timeout(timeout_s):
                 reply = await model.ainvoke(messages)
-        except (TimeoutError, ModelCallError):
-            raise
-        except Exception as exc:  # a provider error: the caller reports it like any model failure
-            raise ModelCallError(f"the model failed while planning: {type(exc).__name__}") from exc
+        except Exception as exc:
+            if not plan.steps:  # nothing ran yet: the caller may fall back to the routing
+                if isinstance(exc, TimeoutError | ModelCallError):
+                    raise
+                raise ModelCallError(
+                    f"the model failed while planning: {type(exc).__name__}"
+                ) from exc
+            return _stop(plan, "model_error", PLAN_MODEL_FAILED)
         usage = _usage(reply)
         plan.usage = {k: plan.usage[k] + usage[k] for k in plan.usage}
-        calls = reply.tool_calls if isinstance(reply, AIMessage) else []
-        if not calls:
-            plan.answer = str(reply.content).strip()
+        within_budget = guard.spend(usage)
+        plan.cost_usd = guard.cost_usd
+        ai = reply if isinstance(reply, AIMessage) else AIMessage(str(reply.content))
+        if not ai.tool_calls and not ai.invalid_tool_calls:
+            plan.answer = str(ai.content).strip()
             return plan
-        if not guard.spend(usage):
+        if not within_budget:
             return _stop(plan, "cost", PLAN_BUDGET_SPENT)
-        messages.append(reply)
-        for call in calls:
-            name, args = call["name"], dict(call.get("args") or {})
-            step_id = f"step-{len(plan.steps) + 1}"
-            if name not in offered:
-                messages.append(
-                    tool_message(str(call["id"]), name, f"There is no tool called {name!r} here.")
-                )
-                continue
-            stop = guard.admit(name, args)
-            if stop:
-                return _stop(plan, stop, PLAN_STEPS_USED if stop == "max_steps" else PLAN_REPEATED)
-            title = f"{name}({describe_args(args, 120)})"
-            tool = offered[name]
-            if tool.side_effect:
-                asked = await ask_approval(tool, args)
-                plan.steps.append(
-                    {
-                        "tool": name,
-                        "args": describe_args(args),
-                        "ok": False,
-                        "note": "awaiting approval",
-                    }
-                )
-                on_task(
-                    {
-                        "id": step_id,
-                        "title": title,
-                        "status": "pending",
-                        "details": "waiting for approval",
-                    }
-                )
-                plan.answer, plan.approval = str(asked["tool_output"]), asked.get("approval")
-                plan.stopped, plan.tool_name = "approval", name
-                return plan
-            on_task({"id": step_id, "title": title, "status": "in_progress"})
-            result = await registry.run(name, args, deps)
-            plan.tool_name = name
-            note = "flagged" if result.flagged else ("" if result.ok else str(result.error_type))
-            plan.steps.append(
-                {"tool": name, "args": describe_args(args), "ok": result.ok, "note": note}
+        messages.append(ai)
+        for bad in ai.invalid_tool_calls:  # every call id needs its answer, or the API refuses
+            note = f"That call could not be read ({bad.get('error') or 'malformed arguments'})."
+            messages.append(tool_message(str(bad.get("id")), str(bad.get("name")), note))
+        for call in ai.tool_calls:
+            stopped = await _step(
+                call, plan, messages, offered, registry, deps, guard, ask_approval, on_task
             )
-            on_task({"id": step_id, "title": title, "status": "complete" if result.ok else "error"})
-            plan.outputs.append(f"{name}: {result.output}")
-            messages.append(tool_message(str(call["id"]), name, result.output))
+            if stopped:
+                return plan
+    return _stop(plan, "max_steps", PLAN_STEPS_USED)
+
+
+async def _step(
+    call: ToolCall,
+    plan: Plan,
+    messages: list[BaseMessage],
+    offered: dict[str, Tool],
+    registry: ToolRegistry,
+    deps: ToolDeps,
+    guard: LoopGuard,
+    ask_approval: AskApproval,
+    on_task: Callable[[Task], None],
+) -> bool:
+    """Run (or refuse, or ask approval for) one tool call; whether the plan ended."""
+    name, args, call_id = call["name"], dict(call.get("args") or {}), str(call["id"])
+    stop = guard.admit(name, args)  # unknown and refused calls count as steps too
+    if stop:
+        _stop(plan, stop, PLAN_STEPS_USED if stop == "max_steps" else PLAN_REPEATED)
+        return True
+    tool = offered.get(name)
+    if tool is None:
+        messages.append(tool_message(call_id, name, f"There is no tool called {name!r} here."))
+        return False
+    step_id, title = f"step-{len(plan.steps) + 1}", f"{name}({describe_args(args, 120)})"
+    step = {"tool": name, "args": describe_args(args)}
+    if tool.side_effect:
+        problem = approval_problem(tool, args)
+        if problem:  # the model may correct its arguments
+            messages.append(tool_message(call_id, name, problem))
+            return False
+        asked = await ask_approval(tool, args)
+        plan.steps.append({**step, "ok": False, "note": "awaiting approval"})
+        on_task(
+            {"id": step_id, "title": title, "status": "pending", "details": "waiting for approval"}
+        )
+        plan.answer, plan.approval = str(asked["tool_output"]), asked.get("approval")
+        plan.stopped, plan.tool_name = "approval", name
+        return True
+    on_task({"id": step_id, "title": title, "status": "in_progress"})
+    result = await registry.run(name, args, deps)
+    plan.tool_name = name
+    note = "flagged" if result.flagged else ("" if result.ok else str(result.error_type))
+    plan.steps.append({**step, "ok": result.ok, "note": note})
+    on_task({"id": step_id, "title": title, "status": "complete" if result.ok else "error"})
+    plan.outputs.append(f"{name}: {result.output}")
+    messages.append(tool_message(call_id, name, result.output))
+    return False
 
 
 OUTPUT_SHOWN = 500

@@ -41,6 +41,7 @@ PLANNER_SYSTEM = (
 PLAN_TITLE = "Working on it with tools"
 PLAN_STEPS_USED = "I stopped after the most tool calls one request may make. Here is what I found:"
 PLAN_REPEATED = "I stopped: the same tool call came up again, which would not get further."
+PLAN_MODEL_FAILED = "The model stopped answering part-way. Here is what the tools returned:"
 PLAN_BUDGET_SPENT = "I stopped: this request reached its model spending limit."
 TOOL_OUTPUT_FLAGGED = (
     "\u26a0\ufe0f Warning: this tool output contains text that looks like instructions to an AI "

@@ -85,6 +85,6 @@ async def resolve(ctx: BotContext, call_id: str, user_id: str, approve: bool) ->
         span.set("app.tool.ok", result.ok)
         verdict = await check_output(result.output, source_count=0, require_citations=False)
         span.set("app.guard.problems", len(verdict.problems))
-    shown = describe_args(call.args) or "no arguments"
+    shown = describe_args(call.args, limit=None) or "no arguments"
     head = f"Approved by <@{user_id}>: ran *{call.tool}* ({shown})."
     return ApprovalOutcome("approved", head, call.tool, ran=True, ok=result.ok, output=verdict.text)

@@ -76,6 +76,21 @@ def document_block(n: int, doc: dict[str, Any]) -> str:
     )
 
 
+_MD_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(\s*([^)\s]*)[^)\n]*\)")
+_CHAT_MARKUP = re.compile(r"<\s*([!@#][^>\n]*|(?:https?|mailto):[^>\n]*)>", re.IGNORECASE)
+
+
+def as_plain_data(text: str) -> str:
+    """Text from outside (a service's reply, a model's tool arguments) that may be shown in
+    chat, made inert: markdown links and images become ``text (url)`` (nothing renders, nothing
+    loads), and chat markup (``<!channel>``, ``<@U1>``, ``<https://x|label>``) is bracketed
+    with ``‹ ›`` so it pings no one and hides no link."""
+    text = _MD_LINK.sub(
+        lambda m: f"{m.group(2)} ({m.group(3)})" if m.group(3) else m.group(2), text
+    )
+    return _CHAT_MARKUP.sub(lambda m: f"\u2039{m.group(1)}\u203a", text)
+
+
 def flag_tool_output(text: str) -> str:
     """Tool output the scanner flagged: the warning line, then the output neutralised."""
     return f"{TOOL_OUTPUT_FLAGGED}\n{neutralise(text)}"

@@ -18,7 +18,7 @@ from graph.memory_summary import render
 from graph.prompts import APPROVAL_ASK, APPROVAL_UNAVAILABLE
 from graph.settings import Settings
 from graph.state import State, turn_spaces
-from graph.tools.approval import PendingCall
+from graph.tools.approval import PendingCall, approval_problem
 from graph.tools.builtin import period_of
 from graph.tools.registry import Tool, ToolDeps, describe_args, is_allowed
 
@@ -92,9 +92,14 @@ def turn_deps(ctx: BotContext, state: State, thread: list[dict[str, str]]) -> To
 async def ask_approval(
     ctx: BotContext, state: State, tool: Tool, args: dict[str, Any]
 ) -> dict[str, Any]:
-    """File an approval request for ``tool(args)``; the answer asks the asker for it."""
+    """File an approval request for ``tool(args)``; the answer asks the asker for it. Arguments
+    that would fail the tool, or too long to show whole, are refused before anyone is asked:
+    the person approving sees every argument the call will run with."""
     if ctx.approvals is None:
         return {"tool_name": tool.name, "tool_output": APPROVAL_UNAVAILABLE.format(tool=tool.name)}
+    problem = approval_problem(tool, args)
+    if problem:
+        return {"tool_name": tool.name, "tool_output": problem}
     settings = ctx.settings.tools
     pending = await ctx.approvals.request(
         PendingCall(
@@ -107,7 +112,7 @@ async def ask_approval(
             spaces=turn_spaces(state, ctx.settings.knowledge_scope),
         )
     )
-    shown = describe_args(args)
+    shown = describe_args(args, limit=None)
     minutes = max(1, round(pending.expires_in_s() / 60))
     with ctx.tracer.span(
         "tool.approval_requested", attributes={"gen_ai.tool.name": tool.name}

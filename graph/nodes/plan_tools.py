@@ -4,7 +4,7 @@ While someone watches the turn, the plan is written to the graph's ``custom`` st
 ``{"plan_update": {"title"}}`` before the first step, then ``{"task_update": task}`` as each step
 starts and ends, so a chat surface can show the plan as it runs. If the model fails while
 planning, the turn falls back to the embedded routing (``call_tool``): a dead model still gets
-the intent's tool.
+the intent's tool (only when no tool had run yet: nothing runs twice).
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ async def plan_tools(state: State, runtime: Runtime[BotContext]) -> dict[str, An
                 "app.plan.stopped": plan.stopped or "answered",
                 "gen_ai.usage.input_tokens": plan.usage["input_tokens"],
                 "gen_ai.usage.output_tokens": plan.usage["output_tokens"],
+                "app.cost_usd": plan.cost_usd,
             }
         )
     return {

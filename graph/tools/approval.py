@@ -16,7 +16,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
+
+from graph.tools.registry import Tool, describe_args
 
 DecisionStatus = Literal["approved", "rejected", "expired", "decided", "not_allowed"]
 
@@ -95,3 +98,24 @@ class ApprovalStore:
         ttl = max(1, round(pending.expires_at - time.time())) + 60
         await self.redis.set(f"{self._key(call_id)}:decided", f"{verdict} by {user_id}", ex=ttl)
         return Decision(verdict, pending)
+
+
+APPROVAL_ARGS_LIMIT = 1500
+"""Characters of arguments a person can be asked to approve (shown whole, never cut)."""
+
+
+def approval_problem(tool: Tool, args: dict[str, Any]) -> str:
+    """Why ``tool(args)`` cannot be put to a person for approval (``""``: it can)."""
+    try:
+        tool.args_model.model_validate(args)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
+        )
+        return f"I can't prepare {tool.name}: {problems}. Nothing was run."
+    if len(describe_args(args, limit=None)) > APPROVAL_ARGS_LIMIT:
+        return (
+            f"The {tool.name} call's arguments are too long to show for approval "
+            f"(over {APPROVAL_ARGS_LIMIT:,} characters). Nothing was run."
+        )
+    return ""

@@ -3,8 +3,10 @@
 ``args_model(name, schema)`` builds a pydantic model from an object schema's ``properties`` and
 ``required``: strings, integers, numbers, booleans, arrays and objects, with ``enum``,
 ``maxLength`` and defaults. Unknown keys are rejected, so a model cannot smuggle arguments the
-schema does not name. Anything fancier (``anyOf``, ``$ref``) is accepted as any JSON value: the
-server validates it again.
+schema does not name. A key that cannot be a field name (``_id``, ``model_config``, ``a-b``) gets
+a safe field name with the key as its alias: validate the arguments as given, and send them on
+with ``model_dump(by_alias=True)``. Anything fancier (``anyOf``, ``$ref``) is accepted as any
+JSON value: the server validates it again.
 """
 
 from __future__ import annotations
@@ -34,15 +36,25 @@ def _annotation(prop: dict[str, Any]) -> Any:
     return _TYPES.get(str(kind), Any)
 
 
+_RESERVED = set(dir(BaseModel))
+
+
+def _plain_name(key: str) -> bool:
+    return key.isidentifier() and not key.startswith("_") and key not in _RESERVED
+
+
 def args_model(name: str, schema: dict[str, Any]) -> type[BaseModel]:
     """A pydantic model accepting what the object ``schema`` describes."""
     properties: dict[str, Any] = schema.get("properties") or {}
     required = set(schema.get("required") or [])
     fields: dict[str, Any] = {}
-    for key, prop in properties.items():
+    for n, (key, prop) in enumerate(properties.items()):
         prop = prop if isinstance(prop, dict) else {}
         annotation = _annotation(prop)
         constraints: dict[str, Any] = {"description": prop.get("description")}
+        if not _plain_name(key):
+            constraints["alias"] = key
+            key = f"arg_{n}"
         if prop.get("maxLength") is not None and annotation is str:
             constraints["max_length"] = int(prop["maxLength"])
         if key in required:
@@ -50,4 +62,6 @@ def args_model(name: str, schema: dict[str, Any]) -> type[BaseModel]:
         else:
             fields[key] = (annotation | None, Field(prop.get("default"), **constraints))
     model_name = "".join(part.title() for part in name.split("_")) + "Args"
+    if not fields and properties:
+        raise ValueError(f"no usable argument in the schema of {name}")
     return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)

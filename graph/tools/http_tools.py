@@ -49,9 +49,13 @@ def _auth_headers(name: str, spec: HttpToolSpec) -> dict[str, str]:
 
 
 def _request_parts(spec: HttpToolSpec, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The URL with its placeholders filled, and the arguments left for the query or body."""
+    """The URL with its placeholders filled, and the arguments left for the query or body;
+    a placeholder value that would leave its path segment (empty, ``.``, ``..``) is refused."""
     used = set(spec.placeholders())
-    url = spec.url.format_map({k: quote(str(args.get(k, "")), safe="") for k in used})
+    bad = [k for k in used if str(args.get(k) or "").strip() in ("", ".", "..")]
+    if bad:
+        raise ToolError(f"The {', '.join(sorted(bad))} value cannot be empty, '.' or '..'.")
+    url = spec.url.format_map({k: quote(str(args[k]), safe="") for k in used})
     rest = {k: v for k, v in args.items() if k not in used and v is not None}
     return url, rest
 
@@ -60,6 +64,19 @@ def _without_secret(text: str, spec: HttpToolSpec) -> str:
     """``text`` with the tool's credential cut out, should a service echo it back."""
     secret = os.environ.get(spec.auth.env, "") if spec.auth is not None else ""
     return text.replace(secret, "[credential]") if len(secret) >= 4 else text
+
+
+async def _read_up_to(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """Up to ``limit`` bytes of the body (``read(n)`` alone returns what is buffered)."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        part = await stream.read(limit - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def _body_text(raw: bytes, content_type: str) -> str:
@@ -77,7 +94,7 @@ def http_tool(name: str, spec: HttpToolSpec) -> Tool:
     model = args_model(name, spec_schema(spec))
 
     async def call(args: BaseModel, deps: ToolDeps) -> str:
-        values = args.model_dump()
+        values = args.model_dump(by_alias=True)
         url, rest = _request_parts(spec, values)
         headers = {"User-Agent": USER_AGENT, **_auth_headers(name, spec)}
         in_query = spec.method in ("GET", "DELETE")
@@ -93,7 +110,7 @@ def http_tool(name: str, spec: HttpToolSpec) -> Tool:
                     allow_redirects=False,
                 ) as response,
             ):
-                raw = await response.content.read(spec.max_output_chars * 4 + 1)
+                raw = await _read_up_to(response.content, spec.max_output_chars * 4 + 1)
                 status = response.status
                 content_type = response.headers.get("Content-Type", "")
         except aiohttp.ClientConnectionError:
@@ -102,6 +119,11 @@ def http_tool(name: str, spec: HttpToolSpec) -> Tool:
             ) from None
         if status == 429 or status >= 500:
             raise TransientToolError(f"The {name} service is unavailable (HTTP {status}).")
+        if 300 <= status < 400:
+            raise ToolError(
+                f"The {name} service answered with a redirect (HTTP {status}); it was not "
+                "followed. Check the tool's url."
+            )
         if status >= 400:
             detail = _without_secret(_body_text(raw[:300], content_type), spec).strip()
             raise ToolError(

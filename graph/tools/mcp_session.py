@@ -52,9 +52,24 @@ class HeldSession:
             ready: asyncio.Future[ClientSession] = asyncio.get_running_loop().create_future()
             self._stop = asyncio.Event()
             self._task = asyncio.create_task(self._hold(ready), name=f"mcp {self.server}")
-            async with asyncio.timeout(START_TIMEOUT_S):
-                self._session = await ready
+            try:
+                async with asyncio.timeout(START_TIMEOUT_S):
+                    self._session = await ready
+            except BaseException:
+                await self._drop()  # no half-started server left behind
+                raise
             return self._session
+
+    async def _drop(self) -> None:
+        """End the held session (its server stops); the next call starts a new one."""
+        self._stop.set()
+        task, self._task, self._session = self._task, None, None
+        if task is not None:
+            try:
+                async with asyncio.timeout(5):
+                    await asyncio.gather(task, return_exceptions=True)
+            except TimeoutError:
+                task.cancel()
 
     async def call(self, tool: str, args: dict[str, Any], timeout_s: float) -> Any:
         """``tools/call`` on the server: the result's content blocks; an error result raises
@@ -70,7 +85,8 @@ class HeldSession:
                 result = await session.call_tool(tool, args)
         except TimeoutError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # the server died or broke the session: start afresh next time
+            await self._drop()
             raise TransientToolError(
                 f"The {self.server} tool server dropped the call ({type(exc).__name__})."
             ) from None
@@ -80,6 +96,4 @@ class HeldSession:
         return [block.model_dump() for block in result.content]
 
     async def aclose(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._drop()

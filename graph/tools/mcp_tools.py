@@ -2,7 +2,8 @@
 
 ``load_mcp_tools(specs)`` asks every configured server (stdio or streamable HTTP) for its tools and
 wraps each as a registry ``Tool`` named ``<server>_<tool>``. A tool needs approval unless the
-server annotates it ``readOnlyHint`` or the spec lists it under ``read_only``. A server that
+spec lists it under ``read_only`` (or trusts the server's ``readOnlyHint``). A stdio server gets
+a minimal environment, never the assistant's own secrets. A server that
 cannot be reached is left out and named in the returned problems; the assistant starts without
 its tools rather than not at all. A streamable-HTTP call opens its own session (the adapter's
 default: a server restart between calls is harmless); a stdio server is started once and held
@@ -28,11 +29,14 @@ from observe.errors import ToolError
 def connection(spec: McpServerSpec) -> dict[str, Any]:
     """The adapter's connection settings for one server (secrets read from the environment)."""
     if spec.transport == "stdio":
-        return {
+        from mcp.client.stdio import get_default_environment
+
+        inherited = {k: os.environ[k] for k in spec.inherit_env if k in os.environ}
+        return {  # never the whole environment: it holds the bot's tokens and keys
             "transport": "stdio",
             "command": str(spec.command),
             "args": list(spec.args),
-            "env": {**os.environ, **spec.env},
+            "env": {**get_default_environment(), **inherited, **spec.env},
             "cwd": spec.cwd,
         }
     headers = {name: os.environ.get(env, "") for name, env in spec.headers_env.items()}
@@ -76,10 +80,12 @@ def _wrap(server: str, spec: McpServerSpec, tool: BaseTool, held: HeldSession | 
     schema = tool.args_schema if isinstance(tool.args_schema, dict) else {}
     plain = tool.name.removeprefix(f"{server}_")
     annotations = tool.metadata or {}
-    read_only = plain in spec.read_only or bool(annotations.get("readOnlyHint"))
+    read_only = plain in spec.read_only or (
+        spec.trust_annotations and bool(annotations.get("readOnlyHint"))
+    )
 
     async def call(args: BaseModel, deps: ToolDeps) -> str:
-        values = args.model_dump(exclude_none=True)
+        values = args.model_dump(exclude_none=True, by_alias=True)
         if held is not None:
             return content_text(await held.call(plain, values, spec.timeout_s))
         try:
@@ -146,6 +152,10 @@ async def load_mcp_tools(specs: dict[str, McpServerSpec]) -> McpTools:
             loaded.held.append(held)
         for tool in found:
             plain = tool.name.removeprefix(f"{server}_")
-            if spec.tools is None or plain in spec.tools:
+            if spec.tools is not None and plain not in spec.tools:
+                continue
+            try:
                 loaded.tools.append(_wrap(server, spec, tool, held))
+            except Exception as exc:  # one odd schema must not keep the server's others out
+                loaded.problems.append(f"MCP tool {tool.name!r} left out: {exc}")
     return loaded

@@ -26,7 +26,7 @@ from langchain_core.messages import AnyMessage
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from graph.untrusted import Scan, flag_tool_output
+from graph.untrusted import Scan, as_plain_data, flag_tool_output
 from observe.errors import ToolError
 
 if TYPE_CHECKING:
@@ -131,10 +131,12 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
     return text[:limit].rstrip() + note, True
 
 
-def describe_args(args: Mapping[str, Any], limit: int = 300) -> str:
-    """Arguments as one short line a person can read before approving a call."""
+def describe_args(args: Mapping[str, Any], limit: int | None = 300) -> str:
+    """Arguments as one line (cut to ``limit`` for logs and plans; ``None``: all of it, for a
+    person approving the call), chat markup made inert."""
     text = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = as_plain_data(text)
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 class ToolRegistry:
@@ -191,6 +193,8 @@ class ToolRegistry:
                     "app.tool.truncated": result.truncated,
                 }
             )
+            if tool.source != "builtin":  # a service's words: no links, pings or markup
+                result = replace(result, output=as_plain_data(result.output))
             if not result.ok:
                 span.fail(result.error_type or "ToolError")
             elif deps.scan is not None and (reason := deps.scan(result.output)) is not None:

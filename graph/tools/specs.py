@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+SERVER_NAME = re.compile(r"^[a-z][a-z0-9]{1,30}$")
 ToolIntent = Literal["summarize", "escalate", "feedback", "ops_stats"]
 """The intents the embedded routing answers with a tool (``graph.nodes.call_tool``)."""
 _PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
@@ -117,6 +118,9 @@ class HttpToolSpec(BaseModel):
         for name in self.args:
             if not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]{0,40}$", name):
                 raise ValueError(f"argument name {name!r} must be an identifier")
+        optional = [p for p in self.placeholders() if not self.args[p].required]
+        if optional:
+            raise ValueError(f"url placeholders {optional} must be required args")
         return self
 
     @property
@@ -144,9 +148,14 @@ class McpServerSpec(BaseModel):
     """streamable_http: header name → environment variable holding its value."""
     tools: list[str] | None = None
     """Which of the server's tools to offer (unset: all)."""
+    inherit_env: list[str] = Field(default_factory=list)
+    """stdio: environment variables of the assistant's own to pass on (besides ``env`` and a
+    minimal safe set such as ``PATH``); nothing else of its environment reaches the server."""
     read_only: list[str] = Field(default_factory=list)
-    """Tools that change nothing (no approval needed); a tool the server itself annotates
-    ``readOnlyHint`` counts too. Every other tool needs approval."""
+    """Tools that change nothing (no approval needed). Every other tool needs approval."""
+    trust_annotations: bool = False
+    """Also take the server's own ``readOnlyHint`` as read-only (only for a server you run:
+    annotations of others' servers may lie)."""
     timeout_s: float = Field(default=20.0, gt=0, le=300)
 
     @model_validator(mode="after")
@@ -179,10 +188,25 @@ class ToolSettings(BaseModel):
     max_cost_usd: float = Field(default=0.05, ge=0)
     """Model spend a planned turn may reach before it must answer (priced models only)."""
 
-    @field_validator("http", "mcp")
+    @field_validator("http")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         bad = [name for name in value if not TOOL_NAME.match(name)]
         if bad:
-            raise ValueError(f"tool and server names must match {TOOL_NAME.pattern}, got {bad}")
+            raise ValueError(f"tool names must match {TOOL_NAME.pattern}, got {bad}")
         return value
+
+    @field_validator("mcp")
+    @classmethod
+    def _server_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        bad = [name for name in value if not SERVER_NAME.match(name)]
+        if bad:  # no "_": a channel's "wiki_*" must not reach a server named "wiki_admin"
+            raise ValueError(f"MCP server names must match {SERVER_NAME.pattern}, got {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _no_tool_in_a_servers_namespace(self) -> ToolSettings:
+        clash = [t for t in self.http for s in self.mcp if t.startswith(f"{s}_")]
+        if clash:
+            raise ValueError(f"http tools {clash} are named like an MCP server's tools (<server>_)")
+        return self

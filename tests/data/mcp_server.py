@@ -1,11 +1,13 @@
 """A small MCP server for the tests: ``python mcp_server.py`` (stdio) or ``... --http PORT``.
 
 Tools: ``lookup_runbook`` (read-only, annotated), ``restart_service`` (changes things),
-``fetch_page`` (returns text carrying a prompt injection).
+``fetch_page`` (returns text carrying a prompt injection), ``environment`` (whether a variable
+is visible to the server), ``stop_server`` (the process exits: a crash).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from mcp.server.fastmcp import FastMCP
@@ -29,6 +31,18 @@ def restart_service(name: str, reason: str = "") -> str:
     """Restart a service (changes production)."""
     RESTARTED.append(name)
     return f"restarted {name} ({len(RESTARTED)} restart(s) so far)"
+
+
+@server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+def environment(name: str) -> str:
+    """Whether the server can see an environment variable (never its value)."""
+    return "set" if os.environ.get(name) else "unset"
+
+
+@server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+def stop_server(reason: str = "") -> str:
+    """Exit the server process at once (a crash, for the tests)."""
+    os._exit(3)
 
 
 @server.tool(annotations=ToolAnnotations(readOnlyHint=True))

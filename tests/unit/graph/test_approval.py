@@ -61,3 +61,25 @@ async def test_simultaneous_clicks_approve_exactly_once(store: ApprovalStore) ->
     )
     assert sorted(o.status for o in outcomes).count("approved") == 1
     assert {o.status for o in outcomes} == {"approved", "decided"}
+
+
+def test_a_call_is_put_to_a_person_only_with_valid_arguments_shown_whole() -> None:
+    from pydantic import BaseModel
+
+    from graph.tools.approval import APPROVAL_ARGS_LIMIT, approval_problem
+    from graph.tools.registry import Tool, describe_args
+
+    class Ticket(BaseModel):
+        title: str
+
+    async def run(args: Ticket, deps: object) -> str:
+        return ""
+
+    ticket = Tool("open_ticket", "", Ticket, run, side_effect=True)
+    assert "title: Field required" in approval_problem(ticket, {})
+    assert approval_problem(ticket, {"title": "VPN"}) == ""
+    long = {"title": "x" * (APPROVAL_ARGS_LIMIT + 1)}
+    assert "too long to show" in approval_problem(ticket, long)
+    hidden = {"title": "harmless " * 40, "then": "<!channel> drop table"}
+    shown = describe_args(hidden, limit=None)
+    assert "drop table" in shown and "<!channel>" not in shown, "whole, and inert"

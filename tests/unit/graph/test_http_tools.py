@@ -42,6 +42,16 @@ class Service:
         )
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
+        if request.path == "/big":  # a chunked body larger than one read
+            response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+            await response.prepare(request)
+            for n in range(40):
+                await response.write(f"{n:03d}".encode() + b"x" * 97)
+                await asyncio.sleep(0)
+            await response.write_eof()
+            return response
+        if request.path == "/moved":
+            raise web.HTTPFound("/login")
         if request.path == "/echo":  # a careless service that repeats the credential
             return web.json_response({"you_sent": request.headers.get("Authorization")})
         status = self.statuses.pop(0) if self.statuses else 200
@@ -129,8 +139,17 @@ def test_the_host_is_fixed_by_the_configuration() -> None:
         spec("https://{title}.example.com/x")
     with pytest.raises(ValidationError, match="not among args"):
         spec("https://example.com/{ticket}")
-    with pytest.raises(ValidationError, match="tool and server names"):
+    with pytest.raises(ValidationError, match="tool names must match"):
         ToolSettings.model_validate({"http": {"Bad-Name": spec("https://e.com").model_dump()}})
+    with pytest.raises(ValidationError, match="must be required"):
+        spec("https://example.com/{priority}")
+    with pytest.raises(ValidationError, match="MCP server names"):
+        ToolSettings.model_validate({"mcp": {"wiki_admin": {"transport": "stdio", "command": "x"}}})
+    clash = {"http": {"wiki_delete": spec("https://e.com").model_dump()}}
+    with pytest.raises(ValidationError, match="named like an MCP server"):
+        ToolSettings.model_validate(
+            {**clash, "mcp": {"wiki": {"transport": "stdio", "command": "x"}}}
+        )
 
 
 async def test_errors_are_messages_and_a_missing_secret_says_which(
@@ -212,3 +231,29 @@ async def test_long_output_is_cut_with_a_note(deps: ToolDeps) -> None:
     )
     assert result.truncated and result.output.startswith("x" * 1000)
     assert "4,000 more characters" in result.output and len(result.output) < 1100
+
+
+async def test_placeholders_cannot_leave_their_path_segment(
+    service: Service, deps: ToolDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELPDESK_TOKEN", "t")
+    tool = http_tool("status", spec(f"{service.url}/api/tickets/{{title}}/log", method="GET"))
+    registry = ToolRegistry([tool])
+    for value in ("..", ".", " "):
+        result = await registry.run("status", {"title": value}, deps)
+        assert not result.ok and "cannot be empty" in result.output
+    assert service.requests == []
+
+
+async def test_whole_bodies_redirects_refused_and_service_text_made_inert(
+    service: Service, deps: ToolDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELPDESK_TOKEN", "t")
+    big = http_tool("big", spec(f"{service.url}/big", method="GET", max_output_chars=200))
+    moved = http_tool("moved", spec(f"{service.url}/moved", method="GET"))
+    registry = ToolRegistry([big, moved])
+    read = await registry.run("big", {"title": "x"}, deps)
+    assert read.ok and read.truncated and "more characters" in read.output
+    assert read.output.startswith("000" + "x" * 97 + "001"), "more than one chunk was read"
+    redirected = await registry.run("moved", {"title": "x"}, deps)
+    assert not redirected.ok and "redirect (HTTP 302)" in redirected.output

@@ -56,8 +56,14 @@ def deps(tmp_path: Path) -> ToolDeps:
     )
 
 
-def stdio() -> McpServerSpec:
-    return McpServerSpec(transport="stdio", command=sys.executable, args=[str(SERVER)])
+def stdio(**extra: object) -> McpServerSpec:
+    return McpServerSpec(
+        transport="stdio",
+        command=sys.executable,
+        args=[str(SERVER)],
+        trust_annotations=True,  # our own server: its readOnlyHint is true
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 async def test_stdio_tools_are_discovered_namespaced_and_called(deps: ToolDeps) -> None:
@@ -65,7 +71,7 @@ async def test_stdio_tools_are_discovered_namespaced_and_called(deps: ToolDeps) 
     tools, problems = loaded.tools, loaded.problems
     assert problems == []
     by_name = {t.name: t for t in tools}
-    assert set(by_name) == {"ops_lookup_runbook", "ops_restart_service", "ops_fetch_page"}
+    assert {"ops_lookup_runbook", "ops_restart_service", "ops_fetch_page"} <= set(by_name)
     assert not by_name["ops_lookup_runbook"].side_effect  # annotated readOnlyHint
     assert by_name["ops_restart_service"].side_effect  # needs approval
     assert by_name["ops_lookup_runbook"].source == "mcp:ops"
@@ -126,3 +132,54 @@ async def test_an_unreachable_server_is_reported_not_fatal() -> None:
     assert {t.source for t in loaded.tools} == {"mcp:ops"}
     assert len(loaded.problems) == 1 and "'gone'" in loaded.problems[0]
     await loaded.aclose()
+
+
+async def test_a_servers_own_read_only_claim_is_not_trusted_by_default(deps: ToolDeps) -> None:
+    spec = McpServerSpec(
+        transport="stdio", command=sys.executable, args=[str(SERVER)], read_only=["fetch_page"]
+    )
+    loaded = await load_mcp_tools({"ops": spec})
+    needs_approval = {t.name for t in loaded.tools if t.side_effect}
+    await loaded.aclose()
+    assert "ops_lookup_runbook" in needs_approval, "annotated readOnlyHint, but not trusted"
+    assert "ops_fetch_page" not in needs_approval, "listed read_only in the configuration"
+
+
+async def test_a_stdio_server_gets_none_of_the_assistants_secrets(
+    deps: ToolDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSISTANT_SLACK_BOT_TOKEN", "xoxb-not-for-servers")
+    monkeypatch.setenv("WIKI_TOKEN", "for-the-wiki")
+    loaded = await load_mcp_tools({"ops": stdio(inherit_env=["WIKI_TOKEN"])})
+    registry = ToolRegistry(loaded.tools)
+    slack = await registry.run("ops_environment", {"name": "ASSISTANT_SLACK_BOT_TOKEN"}, deps)
+    wiki = await registry.run("ops_environment", {"name": "WIKI_TOKEN"}, deps)
+    path = await registry.run("ops_environment", {"name": "PATH"}, deps)
+    await loaded.aclose()
+    assert (slack.output, wiki.output, path.output) == ("unset", "set", "set")
+
+
+async def test_a_crashed_stdio_server_is_started_again(deps: ToolDeps) -> None:
+    loaded = await load_mcp_tools({"ops": stdio()})
+    registry = ToolRegistry(loaded.tools)
+    crash = await registry.run("ops_stop_server", {}, deps)
+    assert not crash.ok
+    after = await registry.run("ops_lookup_runbook", {"service": "auth"}, deps)
+    await loaded.aclose()
+    assert after.ok and "Runbook for auth" in after.output
+
+
+def test_odd_argument_names_are_kept_as_aliases() -> None:
+    from graph.tools.args_schema import args_model
+
+    model = args_model(
+        "odd",
+        {
+            "type": "object",
+            "properties": {"_id": {"type": "string"}, "model_config": {"type": "integer"}},
+            "required": ["_id"],
+        },
+    )
+    parsed = model.model_validate({"_id": "a1", "model_config": 3})
+    assert parsed.model_dump(by_alias=True) == {"_id": "a1", "model_config": 3}
+    assert set(model.model_json_schema()["properties"]) == {"_id", "model_config"}

@@ -252,3 +252,71 @@ async def test_a_channel_that_allows_no_tool_is_told_so_without_a_model_call(
         {"question": "stats?", "trace_id": "a" * 32, "tools_allowed": []}, context=ctx
     )
     assert "isn't available here" in state["answer"] and model.prompts == []
+
+
+async def test_calls_to_unknown_tools_count_as_steps(deps: ToolDeps) -> None:
+    replies = [call("nope", n, q=str(n)) for n in range(50)]
+    plan, model, *_ = await run_plan(replies, [tool("lookup")], deps, ToolSettings(max_steps=4))
+    assert plan.stopped == "max_steps" and len(model.prompts) <= 6
+
+
+async def test_a_malformed_call_gets_its_answer_so_the_next_request_is_valid(
+    deps: ToolDeps,
+) -> None:
+    broken = AIMessage(
+        "",
+        tool_calls=[{"name": "lookup", "args": {"q": "a"}, "id": "good"}],
+        invalid_tool_calls=[{"name": "lookup", "args": "{oops", "id": "bad", "error": "bad json"}],
+    )
+    plan, model, *_ = await run_plan([broken, AIMessage("ok")], [tool("lookup")], deps)
+    answered = {m.tool_call_id for m in model.prompts[1] if isinstance(m, ToolMessage)}
+    assert answered == {"good", "bad"} and plan.answer == "ok"
+
+
+class FailsAfterOne(ToolCallingScript):
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        if self.prompts:
+            raise ConnectionError("provider down")
+        return super()._generate(messages, *args, **kwargs)
+
+
+async def test_a_model_failing_after_a_tool_ran_answers_with_its_output(deps: ToolDeps) -> None:
+    model = FailsAfterOne(replies=[call("lookup", q="billing")])
+    plan = await plan_and_run(
+        llm=model,
+        registry=ToolRegistry([tool("lookup")]),
+        tools=[tool("lookup")],
+        question="q",
+        history=[],
+        deps=deps,
+        guard=LoopGuard(ToolSettings(), "m", Settings().traces.cost_usd),
+        ask_approval=lambda t, a: None,  # type: ignore[arg-type,return-value]
+        timeout_s=5,
+    )
+    assert plan.stopped == "model_error" and "lookup says billing" in plan.answer
+    assert RAN == [("lookup", "billing")], "no fallback runs it again"
+
+
+async def test_arguments_that_would_fail_are_sent_back_not_put_to_a_person(
+    deps: ToolDeps,
+) -> None:
+    class Ticket(BaseModel):
+        title: str
+
+    async def open_ticket(args: Ticket, deps: ToolDeps) -> str:
+        return "opened"
+
+    ticket = Tool("open_ticket", "", Ticket, open_ticket, side_effect=True)
+    replies = [call("open_ticket", 1), call("open_ticket", 2, title="VPN"), AIMessage("x")]
+    plan, model, _, asked = await run_plan(replies, [ticket], deps)
+    (told,) = [m for m in model.prompts[1] if isinstance(m, ToolMessage)]
+    assert "can't prepare open_ticket" in str(told.content) and "title" in str(told.content)
+    assert asked == ["open_ticket"] and plan.stopped == "approval"
+
+
+async def test_the_plan_records_its_cost(deps: ToolDeps) -> None:
+    prices = {"openai:m": ModelPrice(input=10.0, output=30.0)}
+    plan, *_ = await run_plan(
+        [call("lookup", q="a"), AIMessage("done")], [tool("lookup")], deps, prices=prices
+    )
+    assert plan.cost_usd == pytest.approx(0.013)  # the final answer had no usage

@@ -178,3 +178,17 @@ async def test_flagged_tool_output_carries_a_warning_line(
     if flagged:
         reason = attributes["app.guard.indirect_reason"]
         assert reason and "password" not in reason and "evil" not in reason
+
+
+def test_text_from_a_service_renders_no_link_image_or_ping() -> None:
+    from graph.untrusted import as_plain_data
+
+    text = (
+        "See [the docs](https://evil.example/x?q=SECRET) ![pixel](http://evil.example/p.png?d=1) "
+        "<!channel> <@U0BOSS> <https://evil.example|innocent> and 3 < 4 > 2"
+    )
+    plain = as_plain_data(text)
+    assert "](" not in plain and "![" not in plain
+    assert "the docs (https://evil.example/x?q=SECRET)" in plain, "the url stays visible"
+    assert "<!channel>" not in plain and "<@U0BOSS>" not in plain and "<https" not in plain
+    assert "\u2039!channel\u203a" in plain and "3 < 4 > 2" in plain
