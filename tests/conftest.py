@@ -1,4 +1,5 @@
-"""Shared fixtures: the real embedded Redis (Search + JSON) on a private port.
+"""Shared fixtures: the real embedded Redis (Search + JSON) on a private port, and a real Chroma
+server (``chroma run``) for the tests of the server mode.
 
 Hugging Face libraries are forced offline before anything imports them.
 """
@@ -16,6 +17,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from graph.services.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from knowledge.chroma_server import ChromaServer  # noqa: E402
 
 RedisFactory = Callable[..., EmbeddedRedis]
 
@@ -29,6 +31,13 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of one Chroma server shared by the session (``chroma run``; stopped at the end)."""
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data", free_port()) as server:
+        yield server.url
 
 
 @pytest.fixture

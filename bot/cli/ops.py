@@ -1,4 +1,5 @@
-"""``assistant serve``, ``redis``, ``doctor`` and ``stats``: running and checking the service."""
+"""``assistant serve``, ``redis``, ``chroma``, ``doctor`` and ``stats``: running and checking the
+service."""
 
 from __future__ import annotations
 
@@ -46,6 +47,37 @@ def redis() -> None:
     run_command(run_redis_foreground)
 
 
+def chroma(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Run a Chroma server on the data dir's chroma-server/ for several processes to share
+    (point them at it with ASSISTANT_CHROMA_URL); Ctrl-C stops it."""
+    import signal
+    import time
+
+    from graph.settings import load_settings
+    from knowledge.chroma_server import ChromaServer
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    def body() -> None:
+        signal.signal(signal.SIGTERM, interrupt)  # a service manager's stop stops the server too
+        settings = load_settings()
+        server = ChromaServer(settings.data_dir / "chroma-server", port, host).start()
+        out.print(f"Chroma server on {server.url} (data in {server.path}); Ctrl-C stops it.")
+        try:
+            while server.alive():
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+
+    run_command(body)
+
+
 def doctor(as_json: JsonOption = False) -> None:
     """Check every part (Redis, Chroma, embeddings, model, Slack) and say how to fix failures."""
     from bot.cli.doctor import render, run_checks
@@ -73,8 +105,9 @@ def stats(as_json: JsonOption = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``redis``, ``doctor`` and ``stats`` to the ``assistant`` command."""
+    """Add ``serve``, ``redis``, ``chroma``, ``doctor`` and ``stats`` to ``assistant``."""
     app.command("serve")(serve)
     app.command("redis")(redis)
+    app.command("chroma")(chroma)
     app.command("doctor")(doctor)
     app.command("stats")(stats)

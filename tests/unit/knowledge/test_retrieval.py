@@ -1,5 +1,6 @@
 """Retrieval over real Chroma + MiniLM and the real BM25 index: every mode, the space filter
-inside the store, persistence of the lexical index, and the benchmark's relevance rule."""
+inside the store, persistence of the lexical index, and the benchmark's relevance rule. The
+shared-index tests run twice: Chroma on disk, and a Chroma server over HTTP (``chroma run``)."""
 
 from __future__ import annotations
 
@@ -30,15 +31,23 @@ SECRET = {
 }
 
 
-@pytest.fixture(scope="module")
-def retrievers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Retriever]:
+@pytest.fixture(scope="module", params=["on disk", "server"])
+def retrievers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Retriever]:
     root = tmp_path_factory.mktemp("kb")
     for space, files in (("public", PUBLIC), ("hr", SECRET)):
         folder = root / space
         folder.mkdir()
         for name, text in files.items():
             (folder / name).write_text(text)
-    index = KnowledgeIndex(get_embedder(), path=root / "chroma", collection="retrieval-test")
+    where: dict[str, object] = (
+        {"url": request.getfixturevalue("chroma_url")}
+        if request.param == "server"
+        else {"path": root / "chroma"}
+    )
+    index = KnowledgeIndex(get_embedder(), collection="retrieval-test", **where)  # type: ignore[arg-type]
+    assert index.count() == 0, "a fresh collection"
     ingest_paths(index, [root / "public"], scope="public", progress=False)
     ingest_paths(index, [root / "hr"], scope="hr", progress=False)
     lexical = LexicalIndex.from_store(index)
