@@ -22,7 +22,7 @@ def open_tracer(settings: Settings, echo: TextIO | None = None) -> Tracer:
     """The trace log of ``settings`` (rotation, retention, content capture), also rendered on
     ``echo`` when given (``--trace``)."""
     return Tracer(
-        settings.traces_path,
+        settings.trace_write_path,
         redactor=REDACTOR,
         environment=settings.environment,
         keep_content=settings.trace_content,

@@ -62,6 +62,10 @@ class TraceSettings(BaseModel):
     """The live ``traces.jsonl`` is rotated when it would pass this size (and every UTC day)."""
     retention_days: int = Field(default=30, ge=1)
     """Rotated trace files older than this are deleted."""
+    replica: str = Field(default="", pattern=r"^[A-Za-z0-9-]{0,63}$")
+    """Set when several processes share one log directory (replicas on a shared volume): each
+    writes ``traces.<replica>.jsonl`` of its own, and every reader (dashboard, stats) sees all of
+    them. In Kubernetes the pod name, in compose the container's host name."""
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     """Per chat model (``gen_ai.request.model``, e.g. ``openai:gpt-4o-mini``); a model not
     listed costs 0 (the embedded one is free). In ``assistant.yaml``:
@@ -235,7 +239,16 @@ class Settings(BaseSettings):
 
     @property
     def traces_path(self) -> Path:
+        """The trace log as readers see it: ``traces.jsonl`` and every ``traces.*.jsonl``
+        beside it (rotated files, other replicas' files)."""
         return self.logs_dir / "traces.jsonl"
+
+    @property
+    def trace_write_path(self) -> Path:
+        """The file this process writes its spans to (its replica's own when ``traces.replica``
+        is set)."""
+        replica = self.traces.replica
+        return self.logs_dir / (f"traces.{replica}.jsonl" if replica else "traces.jsonl")
 
     @property
     def chroma_path(self) -> Path:
