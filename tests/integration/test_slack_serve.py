@@ -1,11 +1,13 @@
-"""``assistant serve`` as real processes with the real local model: two replicas on one Redis
-answer a signed ``app_mention`` delivered to both exactly once, streamed, with its source."""
+"""``assistant serve`` as real processes with the real local model, deployed as on a cluster:
+two replicas sharing one Redis server and one Chroma server (``chroma run``). A signed
+``app_mention`` delivered to both is answered exactly once, streamed, with its source; a
+follow-up in the thread sent to the *other* replica is answered from the memory the first one
+left in Redis."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -37,16 +39,23 @@ async def double() -> AsyncIterator[SlackDouble]:
         yield started
 
 
+COLLECTION = f"serve-{uuid.uuid4().hex[:8]}"
+REPLICA_DIRS: dict[str, Path] = {}
+"""Each replica's data dir (its trace log), by URL."""
+
+
 @pytest.fixture(scope="module")
-def knowledge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("serve-kb")
-    settings = Settings(data_dir=data_dir)
+def knowledge(tmp_path_factory: pytest.TempPathFactory, chroma_url: str) -> dict[str, str]:
+    """The e2e docs ingested into the Chroma server; the settings every replica gets."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("serve-kb"), chroma_url=chroma_url, collection=COLLECTION
+    )
     from graph.factories import open_index
 
     index: KnowledgeIndex = open_index(settings)
     report = ingest_paths(index, [DOCS], scope=settings.knowledge_scope, progress=False)
     assert report.files_ingested == 3
-    return data_dir
+    return {"ASSISTANT_CHROMA_URL": chroma_url, "ASSISTANT_COLLECTION": COLLECTION}
 
 
 def serve_process(
@@ -74,18 +83,18 @@ def serve_process(
 @pytest.fixture(scope="module")
 def replicas(
     tmp_path_factory: pytest.TempPathFactory,
-    knowledge_dir: Path,
+    knowledge: dict[str, str],
     redis_url: str,
     double: SlackDouble,
 ) -> Iterator[list[str]]:
     urls, processes, dirs = [], [], []
     for n in range(2):
         data_dir = tmp_path_factory.mktemp(f"replica{n}")
-        shutil.copytree(knowledge_dir / "chroma", data_dir / "chroma")
         port = free_port()
-        processes.append(serve_process(data_dir, port, redis_url, double.base_url))
+        processes.append(serve_process(data_dir, port, redis_url, double.base_url, **knowledge))
         urls.append(f"http://127.0.0.1:{port}")
         dirs.append(data_dir)
+        REPLICA_DIRS[urls[-1]] = data_dir
     try:
         deadline = time.monotonic() + 240
         for url, process, data_dir in zip(urls, processes, dirs, strict=True):
@@ -149,20 +158,44 @@ async def test_two_replicas_answer_one_delivery_once_with_the_real_model(
     assert "deploys.rst" in str(message["blocks"]), "the final message lists its source"
     assert "answer_feedback" in str(message["blocks"])
 
+    follow_up = {
+        **event,
+        "text": f"<@{BOT_USER_ID}> and how long does that take?",
+        "ts": f"{time.time():.6f}",
+        "thread_ts": ts,
+    }
+    first = next(u for u, s in zip(replicas, statuses, strict=True) if s == 200)
+    other = replicas[1 - replicas.index(first)]
+    body = event_body(follow_up, event_id=f"EvSERVE{uuid.uuid4().hex[:10]}")
+    assert await post(other, body) == 200
+    second = (await double.wait_for("chat.stopStream", count=2, timeout=180))[-1]
+    answer = double.message(CHANNEL, second.args["ts"])
+    assert answer is not None and answer["thread_ts"] == ts
+    assert "deploys.rst" in str(answer["blocks"])
+    deadline = time.monotonic() + 10  # spans reach the file off the event loop
+    traces = REPLICA_DIRS[other] / "logs" / "traces.jsonl"
+    while '"rewrite follow-up"' not in (traces.read_text() if traces.exists() else ""):
+        assert time.monotonic() < deadline, "the other replica did not see the first question"
+        await asyncio.sleep(0.2)
+
 
 async def test_serve_in_socket_mode_answers_over_the_websocket(
     tmp_path_factory: pytest.TempPathFactory,
-    knowledge_dir: Path,
+    knowledge: dict[str, str],
     redis_url: str,
     double: SlackDouble,
 ) -> None:
     from evals.slack_double.signing import event_payload
 
     data_dir = tmp_path_factory.mktemp("socket")
-    shutil.copytree(knowledge_dir / "chroma", data_dir / "chroma")
     port = free_port()
     process = serve_process(
-        data_dir, port, redis_url, double.base_url, ASSISTANT_SLACK_APP_TOKEN="xapp-serve-test"
+        data_dir,
+        port,
+        redis_url,
+        double.base_url,
+        ASSISTANT_SLACK_APP_TOKEN="xapp-serve-test",
+        **knowledge,
     )
     try:
         await double.wait_socket_connected(timeout=240)
