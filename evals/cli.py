@@ -31,12 +31,14 @@ def register(app: typer.Typer) -> None:
     app.command("slack-double")(slack_double)
     from evals.cache_cli import bench_ask, bench_cache
     from evals.eval_cli import eval_app
+    from evals.loadtest_cli import loadtest
     from evals.tools_cli import bench_tools
 
     bench_app.command("cache")(bench_cache)
     bench_app.command("ask")(bench_ask)
     bench_app.command("tools")(bench_tools)
     app.add_typer(eval_app, name="eval")
+    app.command("loadtest")(loadtest)
 
 
 def bench_intents_command(data: Path) -> IntentReport:
