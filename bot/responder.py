@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -57,14 +58,34 @@ def make_client(settings: SlackSettings, token: str | None) -> AsyncWebClient:
 
 class ChannelPacer:
     """Spaces new messages in one channel at least ``interval_s`` apart (Slack allows about one
-    message per second per channel)."""
+    message per second per channel), across every replica: each message claims the channel's
+    next slot in Redis (``slack:pace:<channel>``, ``SET NX PX``). Without Redis, or if it fails,
+    the spacing is this process's own; a slot is never waited for more than ``max_wait_s``."""
 
-    def __init__(self, interval_s: float = 1.0) -> None:
+    def __init__(self, redis: Redis | None = None, interval_s: float = 1.0) -> None:
+        self.redis = redis
         self.interval_s = interval_s
+        self.max_wait_s = 30.0
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._last: dict[str, float] = {}
 
     async def wait(self, channel: str) -> None:
+        if self.redis is None:
+            return await self._wait_here(channel)
+        key, slot_ms = f"slack:pace:{channel}", max(1, int(self.interval_s * 1000))
+        deadline = time.monotonic() + self.max_wait_s
+        async with self._locks[channel]:  # this process's turns queue here, not on Redis
+            while time.monotonic() < deadline:
+                try:
+                    if await self.redis.set(key, 1, nx=True, px=slot_ms):
+                        return None
+                    left_ms = await self.redis.pttl(key)
+                except RedisError:
+                    break
+                await asyncio.sleep(max(left_ms, 5) / 1000)
+        return await self._wait_here(channel)
+
+    async def _wait_here(self, channel: str) -> None:
         async with self._locks[channel]:
             wait = self._last.get(channel, 0.0) + self.interval_s - time.monotonic()
             if wait > 0:
@@ -129,7 +150,7 @@ class SlackResponder:
         self.settings = settings
         self.records = records
         self.client_for = client_for
-        self.pacer = ChannelPacer()
+        self.pacer = ChannelPacer(assistant.redis)
 
     async def __call__(self, request: TurnRequest) -> None:
         trace_id = new_trace_id()

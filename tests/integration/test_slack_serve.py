@@ -7,6 +7,7 @@ left in Redis."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -223,3 +224,19 @@ async def test_serve_in_socket_mode_answers_over_the_websocket(
             process.kill()
     log = (data_dir / "serve.log").read_text()
     assert "Socket Mode" in log and "Traceback" not in log
+
+
+def test_loadtest_plays_events_against_two_replicas_without_losing_or_repeating_one(
+    tmp_path: Path,
+) -> None:
+    from integration.cli_runner import run_assistant
+
+    proc = run_assistant(
+        ["loadtest", "--events", "40", "--rate", "8", "--replicas", "2", "--json"], tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    report = json.loads(proc.stdout)
+    assert report["events"] == 40 and report["replicas"] == 2
+    assert report["lost"] == 0 and report["duplicates"] == 0
+    assert report["statuses"].get("200") == 40 and report["statuses"].get("200 (redelivery)") == 2
+    assert 0 < report["p50_answer_ms"] <= report["p95_answer_ms"]
