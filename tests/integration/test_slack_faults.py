@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conftest import RedisFactory
+
 from evals.slack_double.signing import event_body, mention_event
 from graph.services.embedded_redis import free_port
 from integration.slack_harness import SlackEnv, start_env, stop_env
