@@ -12,7 +12,9 @@ replica, as Slack redelivers after a timeout. Reported (``--json``: one object):
 ``events``, ``replicas``, ``rate`` (offered events/s), ``acked_per_s`` (deliveries acked 200 per
 second of the sending window), ``answered_per_s``, ``p50_answer_ms`` / ``p95_answer_ms`` (event
 sent → the answer's final Slack call), ``p95_ack_ms``, ``lost`` (events with no answer),
-``duplicates`` (extra answers to an event), ``statuses``.
+``duplicates`` (extra answers to an event), ``apologies`` (answers that are the apology of a
+failed turn), ``statuses``. ``model_errors`` makes the model double fail that share of its
+calls with ``model_error_status`` (a fault: the provider client retries, then the turn fails).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ SECRET = "loadtest-secret"
 REPLY = "Hello! I'm doing well, thanks for asking."
 START_TIMEOUT_S = 300.0
 FINAL_CALLS = ("chat.stopStream", "chat.postMessage", "chat.update")
+APOLOGY = "Sorry, something went wrong"
+"""The start of the apology a failed turn posts (``bot.views.text.sorry``)."""
 CHANNELS = 50
 """Events spread over this many channels: Slack allows about one message per second per
 channel, and the bot paces itself to that (``bot.responder``)."""
@@ -62,6 +66,10 @@ class LoadPlan:
     model_latency_ms: float = 200.0
     drain_s: float = 120.0
     """How long to wait for the last answers after the last event."""
+    model_errors: float = 0.0
+    """Share of model calls the model double fails (a fault)."""
+    model_error_status: int = 500
+    """The HTTP status of those failures (500, or 429 for rate limiting)."""
 
 
 def replica_env(
@@ -185,6 +193,7 @@ async def drive(
     progress("all events sent; waiting for the answers")
     finals = await _wait_for_answers(double, set(sent_at), plan.drain_s)
     answers = Counter(thread for thread, _ in finals)
+    apologies = sum(1 for c in double.calls_to(*FINAL_CALLS) if APOLOGY in str(c.args))
     first_final: dict[str, float] = {}
     for thread, at in finals:
         first_final.setdefault(thread, at)
@@ -204,7 +213,9 @@ async def drive(
         "p95_ack_ms": round(percentile(ack_ms, 95) or 0.0, 1),
         "lost": len(set(sent_at) - set(first_final)),
         "duplicates": sum(count - 1 for count in answers.values() if count > 1),
+        "apologies": apologies,
         "model_latency_ms": plan.model_latency_ms,
+        "model_errors": plan.model_errors,
         "statuses": dict(statuses),
     }
 
@@ -252,6 +263,7 @@ async def loadtest(
         await asyncio.to_thread(redis.start)
         model = await OpenAIDouble(reply=lambda messages: REPLY).start()
         model.delay_s = plan.model_latency_ms / 1000
+        model.fail_share, model.fail_status = plan.model_errors, plan.model_error_status
         processes: list[subprocess.Popen[bytes]] = []
         try:
             async with SlackDouble() as double:

@@ -19,6 +19,12 @@ def loadtest(
     model_latency_ms: Annotated[
         float, typer.Option(min=0, max=60_000, help="The fake model's answer time.")
     ] = 200.0,
+    model_errors: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of model calls that fail (a fault).")
+    ] = 0.0,
+    model_error_status: Annotated[
+        int, typer.Option(help="HTTP status of the failed model calls: 500 or 429.")
+    ] = 500,
     as_json: JsonOption = False,
 ) -> None:
     """Signed Slack events at a set rate against local replicas (shared Redis, the Slack and
@@ -26,7 +32,15 @@ def loadtest(
     from evals.loadtest import LoadPlan
     from evals.loadtest import loadtest as run_loadtest
 
-    plan = LoadPlan(events, replicas, rate, duplicates, model_latency_ms)
+    plan = LoadPlan(
+        events,
+        replicas,
+        rate,
+        duplicates,
+        model_latency_ms,
+        model_errors=model_errors,
+        model_error_status=model_error_status,
+    )
     say = (lambda _: None) if as_json else (lambda line: out.print(f"[dim]{line}[/]"))
     result = run_async(lambda: run_loadtest(plan, say))
     if as_json:
@@ -37,5 +51,5 @@ def loadtest(
         f"{result['rate']:g}/s · acked {result['acked_per_s']}/s · answered "
         f"{result['answered_per_s']}/s · answer p50 {result['p50_answer_ms']:.0f} ms, p95 "
         f"{result['p95_answer_ms']:.0f} ms · lost {result['lost']} · duplicates "
-        f"{result['duplicates']}"
+        f"{result['duplicates']} · apologies {result['apologies']}"
     )

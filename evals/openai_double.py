@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,10 @@ class OpenAIDouble:
         self.model = model
         self.requests: list[dict[str, Any]] = []
         self.fail_next = 0
+        self.fail_share = 0.0
+        """Share of calls answered with ``fail_status`` (drawn with a fixed seed)."""
+        self.fail_status = 500
+        self._draws = random.Random(7)
         self.delay_s = 0.0
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -58,6 +63,11 @@ class OpenAIDouble:
         self.requests.append({"headers": dict(request.headers), "body": body})
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
+        if self.fail_share and self._draws.random() < self.fail_share:
+            kind = "rate_limit_exceeded" if self.fail_status == 429 else "server_error"
+            return web.json_response(
+                {"error": {"message": "injected", "type": kind}}, status=self.fail_status
+            )
         if self.fail_next:
             self.fail_next -= 1
             return web.json_response(
