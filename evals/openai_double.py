@@ -79,22 +79,7 @@ class OpenAIDouble:
         words = len(text.split())
         usage = {"prompt_tokens": 10, "completion_tokens": words, "total_tokens": 10 + words}
         if not body.get("stream"):
-            return web.json_response(
-                {
-                    "id": f"chatcmpl-{len(self.requests)}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": self.model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "finish_reason": "stop",
-                            "message": {"role": "assistant", "content": text},
-                        }
-                    ],
-                    "usage": usage,
-                }
-            )
+            return self._completion({"role": "assistant", "content": text}, "stop", words)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         for n, word in enumerate(text.split(" ")):
@@ -131,23 +116,22 @@ class OpenAIDouble:
         message = await asyncio.to_thread(self.tool_reply, body["messages"], body["tools"])
         calls = message.get("tool_calls") or []
         words = len(str(message.get("content") or "").split()) + 10 * len(calls)
+        reply = {
+            "role": "assistant",
+            "content": message.get("content") or (None if calls else ""),
+            **({"tool_calls": calls} if calls else {}),
+        }
+        return self._completion(reply, "tool_calls" if calls else "stop", words)
+
+    def _completion(self, message: dict[str, Any], finish: str, words: int) -> web.Response:
+        """A non-streamed ``chat.completion`` carrying ``message``."""
         return web.json_response(
             {
                 "id": f"chatcmpl-{len(self.requests)}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": self.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "finish_reason": "tool_calls" if calls else "stop",
-                        "message": {
-                            "role": "assistant",
-                            "content": message.get("content") or (None if calls else ""),
-                            **({"tool_calls": calls} if calls else {}),
-                        },
-                    }
-                ],
+                "choices": [{"index": 0, "finish_reason": finish, "message": message}],
                 "usage": {
                     "prompt_tokens": 10,
                     "completion_tokens": words,

@@ -8,6 +8,7 @@ says what happened in words the person who clicked can act on.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from graph.context import BotContext
@@ -56,9 +57,7 @@ async def resolve(ctx: BotContext, call_id: str, user_id: str, approve: bool) ->
         "gen_ai.tool.name": call.tool,
         "app.approval.id": call.id,
         "app.approval.decision": decision.status,
-        "app.approval.wait_s": round(
-            max(0.0, call.expires_at - call.created_at) - call.expires_in_s(), 1
-        ),
+        "app.approval.wait_s": round(max(0.0, time.time() - call.created_at), 1),
         "user.hash": user_hash(user_id),
         "app.approval.by_asker": user_id == call.user_id,
     }
